@@ -1,0 +1,36 @@
+//! # import-job-service
+//!
+//! A gRPC service that stops Amazon Cognito user import jobs on behalf of
+//! internal callers, so that none of them needs AWS credentials or AWS's error
+//! model.
+//!
+//! A call to `importjob.v1.ImportJobService/StopUserImportJob` passes through
+//! the tower layers in [`layers`] (its log span, its deadline), reaches the
+//! handler in [`service`], which checks the request against Cognito's own
+//! constraints ([`validation`]), sends it to the user pool's region through
+//! the AWS SDK ([`cognito`], the only module that knows the SDK), and answers
+//! with the job, or with the status the error table in [`error`] gives.
+//!
+//! [`startup`] wires it all and serves it with health and reflection;
+//! [`configuration`] holds the flags, [`telemetry`] the logging, and
+//! [`emulator`] a Cognito emulator for running without an AWS account.
+
+pub mod cognito;
+pub mod configuration;
+pub mod emulator;
+pub mod error;
+pub mod layers;
+pub mod service;
+pub mod startup;
+pub mod telemetry;
+pub mod validation;
+
+/// Code generated from `proto/importjob/v1/import_job_service.proto`.
+pub mod proto {
+    tonic::include_proto!("importjob.v1");
+
+    /// The encoded descriptors of the API and of `google.rpc`'s error
+    /// details, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/import_job_descriptor.bin"));
+}

@@ -1,0 +1,234 @@
+//! Builds the application and serves it: binds the listener, connects to
+//! Cognito (or the embedded emulator), composes the tower stack, and drains
+//! gracefully on shutdown.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
+use tokio::{net::TcpListener, sync::oneshot};
+use tonic::transport::{Server, server::TcpIncoming};
+use tonic_health::ServingStatus;
+use tower::ServiceBuilder;
+
+use crate::{
+    cognito::{Cognito, Connection},
+    configuration::Settings,
+    emulator::Emulator,
+    layers::{CallLogLayer, DeadlineLayer},
+    proto::{self, import_job_service_server::ImportJobServiceServer},
+    service::ImportJobs,
+};
+
+/// A bound, ready-to-run service.
+pub struct Application {
+    listener: TcpListener,
+    import_jobs: ImportJobs,
+    shutdown_grace: Duration,
+    emulator: Option<Emulator>,
+}
+
+impl Application {
+    /// Binds the listener and connects to Cognito: AWS through the SDK's
+    /// default chain, or, with `--local-cognito`, an embedded emulator.
+    pub async fn build(settings: &Settings) -> std::io::Result<Self> {
+        if !settings.local_cognito {
+            return Self::build_with(settings, Connection::default(), None).await;
+        }
+        let emulator = Emulator::start().await?;
+        let connection = Connection {
+            endpoint_url: Some(emulator.url()),
+            // The emulator checks no signature, but the SDK signs every call
+            // as it would for AWS, so it needs credentials of some kind.
+            credentials: Some(SharedCredentialsProvider::new(Credentials::new(
+                "AKIALOCALCOGNITO",
+                "local-cognito-emulator",
+                None,
+                None,
+                "local-cognito",
+            ))),
+        };
+        Self::build_with(settings, connection, Some(emulator)).await
+    }
+
+    /// As [`Application::build`], with an explicit connection to Cognito.
+    /// `emulator`, if given, lives as long as the application.
+    pub async fn build_with(
+        settings: &Settings,
+        connection: Connection,
+        emulator: Option<Emulator>,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(settings.listen).await?;
+        let cognito = Cognito::connect(&settings.aws, connection).await;
+        Ok(Self {
+            listener,
+            import_jobs: ImportJobs::new(cognito),
+            shutdown_grace: settings.shutdown_grace,
+            emulator,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The embedded emulator, when running with `--local-cognito`.
+    pub fn emulator(&self) -> Option<&Emulator> {
+        self.emulator.as_ref()
+    }
+
+    /// Logs where the service listens and, with the emulator, prints its demo
+    /// pools and a grpcurl line that works as pasted.
+    pub fn announce(&self) {
+        let addr = self.local_addr();
+        tracing::info!(%addr, local_cognito = self.emulator.is_some(), "import-job-service listening");
+        let Some(emulator) = &self.emulator else {
+            return;
+        };
+        let target = if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
+        let mut banner = format!(
+            "\nLocal Cognito emulator at {} (no AWS account involved). Demo user pools and import jobs:\n",
+            emulator.url()
+        );
+        for (pool, jobs) in emulator.describe() {
+            banner.push_str(&format!("  {pool}\n"));
+            for (job, status) in jobs {
+                banner.push_str(&format!("    {job:<26} {status}\n"));
+            }
+        }
+        banner.push_str(&format!(
+            "Stop a running job:\n  grpcurl -plaintext -d '{{\"user_pool_id\": \"{}\", \"job_id\": \"import-in-progress\"}}' {target} importjob.v1.ImportJobService/StopUserImportJob\n",
+            crate::emulator::DEMO_POOL
+        ));
+        eprintln!("{banner}");
+    }
+
+    /// Serves until `shutdown` completes, then drains (see [`serve`]).
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), tonic::transport::Error> {
+        let _emulator = self.emulator;
+        serve(
+            self.listener,
+            self.import_jobs,
+            self.shutdown_grace,
+            shutdown,
+        )
+        .await
+    }
+}
+
+/// Serves the import job service, health and reflection on `listener` until
+/// `shutdown` completes. Then health turns NOT_SERVING, the listener stops
+/// accepting, and calls in flight get `grace` to finish.
+pub async fn serve(
+    listener: TcpListener,
+    import_jobs: ImportJobs,
+    grace: Duration,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), tonic::transport::Error> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<ImportJobServiceServer<ImportJobs>>()
+        .await;
+
+    let stack = ServiceBuilder::new()
+        // Outermost, so every call gets its span and one log event, whatever
+        // the layers below answer.
+        .layer(CallLogLayer)
+        // Before anything that waits, so the caller's deadline bounds it all.
+        .layer(DeadlineLayer)
+        .into_inner();
+
+    let (drain, drained) = oneshot::channel::<()>();
+    let server = Server::builder()
+        .layer(stack)
+        .add_service(health_service)
+        .add_service(reflection_v1())
+        .add_service(reflection_v1alpha())
+        .add_service(ImportJobServiceServer::new(import_jobs))
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async {
+                let _ = drained.await;
+            },
+        );
+    tokio::pin!(server);
+
+    tokio::select! {
+        result = &mut server => return result,
+        () = shutdown => {}
+    }
+    tracing::info!(
+        grace_s = grace.as_secs_f64(),
+        "shutting down: health NOT_SERVING, refusing new connections, draining calls in flight"
+    );
+    health
+        .set_not_serving::<ImportJobServiceServer<ImportJobs>>()
+        .await;
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    let _ = drain.send(());
+    match tokio::time::timeout(grace, server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                "shutdown grace period over with calls still in flight; stopping anyway"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Reflection serves our API, the health service, and `google.rpc`'s error
+/// details, so grpcurl can describe everything and decode error details.
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+fn reflection_v1() -> tonic_reflection::server::v1::ServerReflectionServer<
+    impl tonic_reflection::server::v1::ServerReflection,
+> {
+    reflection_builder()
+        .build_v1()
+        .expect("the embedded descriptor sets are valid")
+}
+
+fn reflection_v1alpha() -> tonic_reflection::server::v1alpha::ServerReflectionServer<
+    impl tonic_reflection::server::v1alpha::ServerReflection,
+> {
+    reflection_builder()
+        .build_v1alpha()
+        .expect("the embedded descriptor sets are valid")
+}

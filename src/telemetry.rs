@@ -1,0 +1,52 @@
+//! Logging: one subscriber for the whole process, JSON or text.
+//!
+//! Secrets never reach a log line: the service logs ids, codes and timings,
+//! never request metadata or response bodies; and the HTTP and AWS SDK crates,
+//! whose verbose levels can echo headers and bodies, are capped at `info`
+//! whatever filter the operator asks for.
+
+use std::io::IsTerminal;
+
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::{
+    EnvFilter, filter::Targets, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt,
+};
+
+use crate::configuration::{LogFormat, LogSettings};
+
+/// Crates whose verbose levels may log request or response contents.
+const CAPPED_AT_INFO: &[&str] = &["aws", "hyper", "hyper_util", "h2", "tower", "rustls"];
+
+/// Installs the global subscriber writing to `writer`. Fails if one is
+/// already installed.
+pub fn init<W>(
+    settings: &LogSettings,
+    writer: W,
+) -> Result<(), tracing_subscriber::util::TryInitError>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let json = match settings.log_format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let cap = CAPPED_AT_INFO.iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |targets, crate_| targets.with_target(*crate_, LevelFilter::INFO),
+    );
+    let registry = tracing_subscriber::registry()
+        .with(EnvFilter::new(&settings.log_level))
+        .with(cap);
+    if json {
+        let format = tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(writer);
+        registry.with(format).try_init()
+    } else {
+        let format = tracing_subscriber::fmt::layer().with_writer(writer);
+        registry.with(format).try_init()
+    }
+}
