@@ -24,7 +24,8 @@ use aws_sdk_cognitoidentityprovider::{
     },
     types::{UserImportJobStatusType, UserImportJobType},
 };
-use aws_smithy_types::DateTime;
+use aws_smithy_runtime_api::client::result::DispatchFailure;
+use aws_smithy_types::{DateTime, retry::ErrorKind};
 
 use crate::{
     configuration::AwsSettings,
@@ -300,11 +301,14 @@ fn classify(err: &SdkError<StopUserImportJobError>) -> CognitoError {
         SdkError::ServiceError(context) => Failure::Service(service_failure(context.err())),
         SdkError::TimeoutError(_) => Failure::TimedOut,
         SdkError::DispatchFailure(dispatch) if dispatch.is_timeout() => Failure::TimedOut,
-        SdkError::DispatchFailure(dispatch) if dispatch.is_user() => Failure::RequestNotBuilt,
+        SdkError::DispatchFailure(dispatch) if is_transport_failure(dispatch) => {
+            Failure::Unreachable
+        }
         SdkError::DispatchFailure(_) if caused_by_credentials(err) => {
             Failure::CredentialsUnavailable
         }
-        SdkError::DispatchFailure(_) => Failure::Unreachable,
+        // What is left failed before sending: endpoint, signing, a bad input.
+        SdkError::DispatchFailure(_) => Failure::RequestNotBuilt,
         SdkError::ResponseError(_) => Failure::UnparseableResponse,
         SdkError::ConstructionFailure(_) if caused_by_credentials(err) => {
             Failure::CredentialsUnavailable
@@ -362,6 +366,17 @@ fn service_failure(err: &StopUserImportJobError) -> ServiceFailure {
             _ => ServiceFailure::Other,
         },
     }
+}
+
+/// A failure of the connection itself: I/O (refused, reset, DNS, TLS), or a
+/// connection that closed mid-answer, which the SDK's HTTP client marks as
+/// transient.
+fn is_transport_failure(dispatch: &DispatchFailure) -> bool {
+    dispatch.is_io()
+        || dispatch
+            .as_connector_error()
+            .and_then(|connector| connector.as_other())
+            .is_some_and(|kind| kind == ErrorKind::TransientError)
 }
 
 fn caused_by_credentials(err: &(dyn StdError + 'static)) -> bool {

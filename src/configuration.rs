@@ -15,7 +15,13 @@ use tracing_subscriber::EnvFilter;
 /// pool. With --local-cognito it runs against an embedded Cognito emulator and
 /// needs no AWS account.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "import-job-service", version, about, long_about)]
+#[command(
+    name = "import-job-service",
+    version,
+    about,
+    long_about,
+    args_override_self = true
+)]
 pub struct Settings {
     /// Address the gRPC server listens on.
     #[arg(

@@ -26,6 +26,9 @@ pub mod telemetry;
 pub mod validation;
 
 /// Code generated from `proto/importjob/v1/import_job_service.proto`.
+/// Its docs are the proto's comments, written for every language's clients,
+/// so rustdoc's list formatting lints do not apply.
+#[allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
 pub mod proto {
     tonic::include_proto!("importjob.v1");
 

@@ -319,7 +319,7 @@ mod tests {
     fn only_pending_and_in_progress_jobs_stop() {
         for status in JobStatus::ALL {
             let mut pools = pools_with(status);
-            let result = pools.stop(POOL, "import-a").map(|job| job.clone());
+            let result = pools.stop(POOL, "import-a").cloned();
             if matches!(status, JobStatus::Pending | JobStatus::InProgress) {
                 let job = result.unwrap();
                 assert_eq!(job.status, "Stopped");

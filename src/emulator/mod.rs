@@ -55,6 +55,8 @@ pub enum Fault {
     Delay(Duration),
     /// Answer HTTP 200 with a body that is not JSON.
     MalformedBody,
+    /// Answer with this HTTP status and JSON body, whatever the call asked.
+    Respond { status: u16, body: String },
     /// Close the connection without answering.
     DropConnection,
 }
@@ -262,6 +264,10 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResult {
             StatusCode::OK,
             Bytes::from_static(b"{\"UserImportJob\": {\"JobId\": "),
         )),
+        Some(Fault::Respond { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            Ok(json_response(status, Bytes::from(body)))
+        }
         Some(Fault::Error {
             error_type,
             status,

@@ -1,1 +1,11 @@
+//! Integration tests: the real server on an ephemeral port, the real AWS SDK
+//! talking HTTP to the embedded Cognito emulator, and a client generated from
+//! the proto. One binary, so the AWS SDK links once.
 
+mod binary;
+mod errors;
+mod helpers;
+mod lifecycle;
+mod logs;
+mod stop;
+mod validation;
