@@ -185,3 +185,228 @@ fn cognito_status(
     details.set_error_info(reason, SERVICE_DOMAIN, metadata);
     (code, text, request_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_types::ErrorDetail;
+
+    fn request() -> StopRequest {
+        StopRequest::parse("us-east-1_AbC123", "import-abc").unwrap()
+    }
+
+    fn aws(failure: Failure, code: Option<&str>) -> ApiError {
+        ApiError::Cognito(
+            CognitoError {
+                failure,
+                aws_error_code: code.map(str::to_owned),
+                message: Some("Cognito's words".to_owned()),
+                request_id: Some("req-1".to_owned()),
+                detail: String::new(),
+            },
+            request(),
+        )
+    }
+
+    /// The code, the ErrorInfo reason and domain, and the other detail kinds.
+    fn shape(error: ApiError) -> (Code, String, String, Vec<&'static str>) {
+        let status = Status::from(error);
+        let mut infos = Vec::new();
+        let mut others = Vec::new();
+        for detail in status.get_error_details_vec() {
+            match detail {
+                ErrorDetail::ErrorInfo(info) => infos.push(info),
+                ErrorDetail::BadRequest(_) => others.push("BadRequest"),
+                ErrorDetail::ResourceInfo(_) => others.push("ResourceInfo"),
+                ErrorDetail::PreconditionFailure(_) => others.push("PreconditionFailure"),
+                ErrorDetail::RetryInfo(_) => others.push("RetryInfo"),
+                _ => others.push("other"),
+            }
+        }
+        assert_eq!(infos.len(), 1, "exactly one ErrorInfo");
+        let info = infos.remove(0);
+        assert!(
+            info.reason.len() <= 63
+                && info
+                    .reason
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b == b'_')
+        );
+        (status.code(), info.reason, info.domain, others)
+    }
+
+    #[test]
+    fn the_table() {
+        use Failure as F;
+        use ServiceFailure as S;
+        let cases: Vec<(ApiError, Code, &str, &str, Vec<&str>)> = vec![
+            (
+                aws(
+                    F::Service(S::ResourceNotFound),
+                    Some("ResourceNotFoundException"),
+                ),
+                Code::NotFound,
+                "RESOURCE_NOT_FOUND",
+                COGNITO_DOMAIN,
+                vec!["ResourceInfo"],
+            ),
+            (
+                aws(
+                    F::Service(S::InvalidParameter),
+                    Some("InvalidParameterException"),
+                ),
+                Code::InvalidArgument,
+                "INVALID_PARAMETER",
+                COGNITO_DOMAIN,
+                vec![],
+            ),
+            (
+                aws(
+                    F::Service(S::PreconditionNotMet),
+                    Some("PreconditionNotMetException"),
+                ),
+                Code::FailedPrecondition,
+                "PRECONDITION_NOT_MET",
+                COGNITO_DOMAIN,
+                vec!["PreconditionFailure"],
+            ),
+            (
+                aws(
+                    F::Service(S::OperationNotEnabled),
+                    Some("OperationNotEnabledException"),
+                ),
+                Code::FailedPrecondition,
+                "OPERATION_NOT_ENABLED",
+                COGNITO_DOMAIN,
+                vec![],
+            ),
+            (
+                aws(F::Service(S::AccessDenied), Some("AccessDeniedException")),
+                Code::PermissionDenied,
+                "AWS_ACCESS_DENIED",
+                COGNITO_DOMAIN,
+                vec![],
+            ),
+            (
+                aws(F::Service(S::Throttled), Some("ThrottlingException")),
+                Code::ResourceExhausted,
+                "THROTTLED",
+                COGNITO_DOMAIN,
+                vec!["RetryInfo"],
+            ),
+            (
+                aws(F::Service(S::ServiceFailed), Some("InternalErrorException")),
+                Code::Unavailable,
+                "COGNITO_UNAVAILABLE",
+                COGNITO_DOMAIN,
+                vec!["RetryInfo"],
+            ),
+            (
+                aws(
+                    F::Service(S::CredentialsRejected),
+                    Some("ExpiredTokenException"),
+                ),
+                Code::Internal,
+                "AWS_CREDENTIALS_REJECTED",
+                COGNITO_DOMAIN,
+                vec![],
+            ),
+            (
+                aws(F::Service(S::Other), Some("NewException")),
+                Code::Unknown,
+                "UNKNOWN_AWS_ERROR",
+                COGNITO_DOMAIN,
+                vec![],
+            ),
+            (
+                aws(F::CredentialsUnavailable, None),
+                Code::Unavailable,
+                "AWS_CREDENTIALS_UNAVAILABLE",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                aws(F::TimedOut, None),
+                Code::DeadlineExceeded,
+                "AWS_TIMEOUT",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                aws(F::Unreachable, None),
+                Code::Unavailable,
+                "COGNITO_UNREACHABLE",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                aws(F::UnparseableResponse, None),
+                Code::Unavailable,
+                "COGNITO_RESPONSE_UNPARSEABLE",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                aws(F::RequestNotBuilt, None),
+                Code::Internal,
+                "AWS_REQUEST_NOT_BUILT",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                ApiError::DeadlineExceeded,
+                Code::DeadlineExceeded,
+                "DEADLINE_EXCEEDED",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                ApiError::UnknownRegion(UserPoolId::parse("local_x").unwrap()),
+                Code::NotFound,
+                "USER_POOL_REGION_UNKNOWN",
+                SERVICE_DOMAIN,
+                vec!["ResourceInfo"],
+            ),
+            (
+                ApiError::InvalidRequest(vec![FieldViolation {
+                    field: "job_id",
+                    description: "is required".to_owned(),
+                }]),
+                Code::InvalidArgument,
+                "INVALID_REQUEST",
+                SERVICE_DOMAIN,
+                vec!["BadRequest"],
+            ),
+        ];
+        for (error, code, reason, domain, others) in cases {
+            let label = format!("{error:?}");
+            assert_eq!(
+                shape(error),
+                (code, reason.to_owned(), domain.to_owned(), others),
+                "{label}"
+            );
+        }
+    }
+
+    #[test]
+    fn aws_errors_name_their_code_and_request_id_and_keep_cognitos_message() {
+        let status = Status::from(aws(
+            Failure::Service(ServiceFailure::Throttled),
+            Some("RequestLimitExceeded"),
+        ));
+        assert_eq!(status.message(), "Cognito's words");
+        assert_eq!(status.metadata().get(REQUEST_ID_KEY).unwrap(), "req-1");
+        let info = status.get_error_details().error_info().cloned().unwrap();
+        assert_eq!(info.metadata["awsErrorCode"], "RequestLimitExceeded");
+        assert_eq!(info.metadata["awsRequestId"], "req-1");
+    }
+
+    #[test]
+    fn rejected_credentials_do_not_echo_awss_message() {
+        let status = Status::from(aws(
+            Failure::Service(ServiceFailure::CredentialsRejected),
+            Some("InvalidSignatureException"),
+        ));
+        assert!(!status.message().contains("Cognito's words"));
+    }
+}

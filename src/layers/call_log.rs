@@ -60,30 +60,60 @@ where
             aws_request_id = Empty,
             aws_error = Empty,
         );
-        let started = Instant::now();
+        // Health checks come every few seconds from every probe: keep them
+        // out of the default log level.
+        let mut event = CallEvent {
+            started: Instant::now(),
+            routine: method.starts_with("/grpc.health.v1."),
+            logged: false,
+        };
         let call = span.in_scope(|| self.inner.call(request));
         Box::pin(
             async move {
                 let result = call.await;
-                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-                // Health checks come every few seconds from every probe: keep
-                // them out of the default log level.
-                let routine = method.starts_with("/grpc.health.v1.");
                 match &result {
-                    Ok(response) => {
-                        let code = code_name(response_code(response));
-                        if routine {
-                            tracing::debug!(code, latency_ms, "call finished");
-                        } else {
-                            tracing::info!(code, latency_ms, "call finished");
-                        }
+                    Ok(response) => event.log(code_name(response_code(response))),
+                    Err(error) => {
+                        event.logged = true;
+                        tracing::warn!(%error, latency_ms = event.latency_ms(), "call failed in transport");
                     }
-                    Err(error) => tracing::warn!(%error, latency_ms, "call failed in transport"),
                 }
                 result
             }
             .instrument(span),
         )
+    }
+}
+
+/// The end-of-call event. A call the client cancels is dropped before it
+/// ends, inside its span: the event is then logged as CANCELLED.
+struct CallEvent {
+    started: Instant,
+    routine: bool,
+    logged: bool,
+}
+
+impl CallEvent {
+    fn latency_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn log(&mut self, code: &'static str) {
+        self.logged = true;
+        let latency_ms = self.latency_ms();
+        if self.routine {
+            tracing::debug!(code, latency_ms, "call finished");
+        } else {
+            tracing::info!(code, latency_ms, "call finished");
+        }
+    }
+}
+
+impl Drop for CallEvent {
+    fn drop(&mut self) {
+        if !self.logged {
+            self.log(code_name(Code::Cancelled));
+        }
     }
 }
 

@@ -50,7 +50,8 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let deadline = grpc_timeout(request.headers()).map(|timeout| Instant::now() + timeout);
+        let deadline =
+            grpc_timeout(request.headers()).and_then(|timeout| Instant::now().checked_add(timeout));
         let call = self.inner.call(request);
         Box::pin(async move {
             let Some(deadline) = deadline else {

@@ -14,7 +14,7 @@ use import_job_service::{
 use tonic::Code;
 
 use crate::helpers::{
-    TestApp, details, request_id_of, spawn_app, spawn_app_connected, spawn_app_with,
+    LOGS, TestApp, details, request_id_of, spawn_app, spawn_app_connected, spawn_app_with,
 };
 
 const COGNITO: &str = "cognito-idp.amazonaws.com";
@@ -426,11 +426,12 @@ async fn the_callers_deadline_bounds_the_whole_aws_call() {
 }
 
 #[tokio::test]
-async fn a_cancelled_call_drops_its_aws_request() {
+async fn a_cancelled_call_drops_its_aws_request_and_is_logged() {
     let app = spawn_app().await;
     let job = app.job_in(DEMO_POOL, JobStatus::InProgress);
     app.inject(Fault::Delay(Duration::from_secs(5)), 1);
 
+    let job_id = job.job_id.clone();
     let mut client = app.client.clone();
     let call = tokio::spawn(async move {
         client
@@ -441,6 +442,12 @@ async fn a_cancelled_call_drops_its_aws_request() {
     call.abort();
 
     wait_for(|| app.emulator.abandoned_calls() == 1).await;
+    let events = LOGS.lines_with(&job_id);
+    let event = events
+        .iter()
+        .find(|line| line["fields"]["message"] == "call finished")
+        .expect("a cancelled call is logged");
+    assert_eq!(event["fields"]["code"], "CANCELLED");
 }
 
 /// Waits up to two seconds for `condition`.
