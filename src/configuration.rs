@@ -2,9 +2,10 @@
 //! before anything binds or connects: a bad value is a clear error that names
 //! the flag, and the process exits with code 2 (clap's usage error).
 
-use std::{net::SocketAddr, str::FromStr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
-use clap::{Args, Parser, ValueEnum};
+use clap::{ArgGroup, Args, Parser, ValueEnum};
+use jsonwebtoken::Algorithm;
 use tracing_subscriber::EnvFilter;
 
 /// gRPC service that stops Amazon Cognito user import jobs on behalf of
@@ -43,10 +44,109 @@ pub struct Settings {
     pub shutdown_grace: Duration,
 
     #[command(flatten)]
+    pub auth: AuthSettings,
+
+    #[command(flatten)]
     pub aws: AwsSettings,
 
     #[command(flatten)]
     pub log: LogSettings,
+}
+
+/// Who may call: TLS, client certificates, bearer tokens and the policy.
+#[derive(Debug, Clone, Args)]
+#[command(group(
+    ArgGroup::new("authorization")
+        .required(true)
+        .args(["auth_policy", "insecure_allow_unauthenticated"])
+))]
+pub struct AuthSettings {
+    /// Authorization policy file: gRPC's authorization policy JSON (gRFC A43)
+    /// with `request.user_pools`. Calls it does not allow are denied. Reloaded
+    /// on SIGHUP and when it changes.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_AUTH_POLICY", value_name = "FILE")]
+    pub auth_policy: Option<PathBuf>,
+
+    /// Serve without a policy, allowing every call, authenticated or not. For
+    /// local development only; logged as a warning at start.
+    #[arg(
+        long,
+        env = "IMPORT_JOB_SERVICE_INSECURE_ALLOW_UNAUTHENTICATED",
+        conflicts_with = "auth_policy"
+    )]
+    pub insecure_allow_unauthenticated: bool,
+
+    /// Serve TLS with this certificate chain (PEM).
+    #[arg(
+        long,
+        env = "IMPORT_JOB_SERVICE_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The TLS certificate's private key (PEM).
+    #[arg(
+        long,
+        env = "IMPORT_JOB_SERVICE_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// Ask clients for certificates and trust those issued by these CAs
+    /// (PEM): a client is identified by its SPIFFE ID, else its first DNS
+    /// SAN, else its CN. Needs --tls-cert.
+    #[arg(
+        long,
+        env = "IMPORT_JOB_SERVICE_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub client_ca: Option<PathBuf>,
+
+    /// Accept `authorization: Bearer <JWT>` tokens signed by the keys of this
+    /// JWKS file. Reloaded on SIGHUP and when it changes. Needs --jwt-issuer
+    /// and --jwt-audience.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_JWKS", value_name = "FILE", requires_all = ["jwt_issuer", "jwt_audience"])]
+    pub jwks: Option<PathBuf>,
+
+    /// The `iss` tokens must carry.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_JWT_ISSUER", requires = "jwks")]
+    pub jwt_issuer: Option<String>,
+
+    /// The `aud` tokens must carry.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_JWT_AUDIENCE", requires = "jwks")]
+    pub jwt_audience: Option<String>,
+
+    /// The signature algorithms tokens may use, comma-separated, from RS256,
+    /// ES256 and EdDSA. `none` and any other algorithm are always refused.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_JWT_ALGORITHMS", default_value = "RS256,ES256,EdDSA", value_parser = parse_algorithms)]
+    pub jwt_algorithms: Algorithms,
+
+    /// The claim that names the caller in the policy.
+    #[arg(
+        long,
+        env = "IMPORT_JOB_SERVICE_JWT_IDENTITY_CLAIM",
+        default_value = "sub"
+    )]
+    pub jwt_identity_claim: String,
+
+    /// Clock skew allowed when checking `exp` and `nbf`.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_JWT_LEEWAY", default_value = "30s", value_parser = parse_duration)]
+    pub jwt_leeway: Duration,
+
+    /// How often the policy and JWKS files are checked for changes.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_AUTH_RELOAD_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub auth_reload_interval: Duration,
+}
+
+/// A list of JWT signature algorithms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Algorithms(pub Vec<Algorithm>);
+
+fn parse_algorithms(value: &str) -> Result<Algorithms, String> {
+    crate::auth::jwt::parse_algorithms(value).map(Algorithms)
 }
 
 /// How the service calls Cognito.
@@ -124,6 +224,37 @@ mod tests {
     }
 
     #[test]
+    fn a_policy_or_the_insecure_flag_is_required() {
+        let err = Settings::try_parse_from(["import-job-service"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let text = err.to_string();
+        assert!(
+            text.contains("--auth-policy") && text.contains("--insecure-allow-unauthenticated"),
+            "{text}"
+        );
+        let both = [
+            "import-job-service",
+            "--auth-policy",
+            "p.json",
+            "--insecure-allow-unauthenticated",
+        ];
+        assert!(Settings::try_parse_from(both).is_err());
+    }
+
+    #[test]
+    fn tls_and_jwt_flags_come_in_complete_sets() {
+        let base = ["import-job-service", "--insecure-allow-unauthenticated"];
+        for incomplete in [
+            &["--tls-cert", "c.pem"][..],
+            &["--client-ca", "ca.pem"],
+            &["--jwks", "k.json", "--jwt-issuer", "i"],
+        ] {
+            let err = Settings::try_parse_from(base.iter().chain(incomplete)).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{incomplete:?}");
+        }
+    }
+
+    #[test]
     fn bad_values_name_their_flag() {
         for (flag, value) in [
             ("--listen", "nowhere"),
@@ -132,8 +263,16 @@ mod tests {
             ("--log-level", "info,=,"),
             ("--log-format", "xml"),
             ("--aws-region", "Moon Base"),
+            ("--jwt-algorithms", "HS256"),
+            ("--jwt-leeway", "a bit"),
         ] {
-            let err = Settings::try_parse_from(["import-job-service", flag, value]).unwrap_err();
+            let err = Settings::try_parse_from([
+                "import-job-service",
+                "--insecure-allow-unauthenticated",
+                flag,
+                value,
+            ])
+            .unwrap_err();
             assert_eq!(err.exit_code(), 2, "{flag}");
             assert!(err.to_string().contains(flag), "{flag}: {err}");
         }

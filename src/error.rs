@@ -11,6 +11,7 @@ use tonic::{Code, Status, metadata::MetadataValue};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
+    auth::AuthFailure,
     cognito::{CognitoError, Failure, ServiceFailure},
     validation::{FieldViolation, StopRequest, UserPoolId},
 };
@@ -38,6 +39,12 @@ pub enum ApiError {
     Cognito(CognitoError, StopRequest),
     /// The caller's deadline passed first.
     DeadlineExceeded,
+    /// The caller is not identified, or its credentials failed verification.
+    Unauthenticated(AuthFailure),
+    /// The identified caller may not make this call.
+    PermissionDenied { method: String },
+    /// The request message is larger than the service reads.
+    MessageTooLarge { limit: usize },
 }
 
 impl From<ApiError> for Status {
@@ -68,6 +75,26 @@ impl From<ApiError> for Status {
                 (Code::NotFound, message, None)
             }
             ApiError::Cognito(error, request) => cognito_status(error, &request, &mut details),
+            ApiError::Unauthenticated(failure) => {
+                details.set_error_info(failure.reason(), SERVICE_DOMAIN, HashMap::new());
+                (Code::Unauthenticated, failure.describe().to_owned(), None)
+            }
+            ApiError::PermissionDenied { method } => {
+                details.set_error_info("CALLER_NOT_ALLOWED", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::PermissionDenied,
+                    format!("the caller is not allowed to call {method} for this request"),
+                    None,
+                )
+            }
+            ApiError::MessageTooLarge { limit } => {
+                details.set_error_info("MESSAGE_TOO_LARGE", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::ResourceExhausted,
+                    format!("the request message is larger than {limit} bytes"),
+                    None,
+                )
+            }
             ApiError::DeadlineExceeded => {
                 details.set_error_info("DEADLINE_EXCEEDED", SERVICE_DOMAIN, HashMap::new());
                 (

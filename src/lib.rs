@@ -15,6 +15,7 @@
 //! [`configuration`] holds the flags, [`telemetry`] the logging, and
 //! [`emulator`] a Cognito emulator for running without an AWS account.
 
+pub mod auth;
 pub mod cognito;
 pub mod configuration;
 pub mod emulator;
@@ -23,6 +24,7 @@ pub mod layers;
 pub mod service;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;
 pub mod validation;
 
 /// Code generated from `proto/importjob/v1/import_job_service.proto`.

@@ -1,7 +1,7 @@
 use clap::Parser;
 use import_job_service::{
     configuration::Settings,
-    startup::{Application, shutdown_signal},
+    startup::{Application, StartupError, shutdown_signal},
     telemetry,
 };
 
@@ -16,7 +16,11 @@ async fn main() -> std::process::ExitCode {
         Ok(application) => application,
         Err(error) => {
             tracing::error!(%error, listen = %settings.listen, "cannot start");
-            return std::process::ExitCode::FAILURE;
+            eprintln!("import-job-service: cannot start: {error}");
+            return match error {
+                StartupError::Configuration(_) => std::process::ExitCode::from(2),
+                StartupError::Io(_) => std::process::ExitCode::FAILURE,
+            };
         }
     };
     application.announce();

@@ -1,12 +1,14 @@
 //! The `ImportJobService` handler. A call reads top to bottom: decode (done by
-//! tonic), validate, pick the pool's region, call Cognito, answer. Caller
-//! authentication, deadlines and logging are tower layers around it (see
-//! `startup`); error statuses come from `error`.
+//! tonic), validate, pick the pool's region, call Cognito, answer. The caller
+//! arrives authenticated and authorized, as a [`Caller`] in the request's
+//! extensions: authorization, deadlines and logging are tower layers around
+//! the handler (see `startup`); error statuses come from `error`.
 
 use tonic::{Request, Response, Status, metadata::MetadataValue};
 use tracing::Span;
 
 use crate::{
+    auth::Caller,
     cognito::Cognito,
     error::{ApiError, REQUEST_ID_KEY},
     proto::{
@@ -34,8 +36,14 @@ impl ImportJobService for ImportJobs {
         &self,
         request: Request<StopUserImportJobRequest>,
     ) -> Result<Response<StopUserImportJobResponse>, Status> {
+        let caller = request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_default();
         let request = request.into_inner();
         let span = Span::current();
+        span.record("caller", tracing::field::display(&caller));
         span.record("user_pool_id", loggable(&request.user_pool_id));
         span.record("job_id", loggable(&request.job_id));
 

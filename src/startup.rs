@@ -2,7 +2,7 @@
 //! Cognito (or the embedded emulator), composes the tower stack, and drains
 //! gracefully on shutdown.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{fmt, future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 
 use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
 use tokio::{net::TcpListener, sync::oneshot};
@@ -11,26 +11,66 @@ use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 
 use crate::{
+    auth::{
+        AuthorizeLayer, Authorizer, Jwt,
+        jwt::{JwtSettings, KeySet},
+        policy::Policy,
+        reload::{self, Reload, Reloadable},
+    },
     cognito::{Cognito, Connection},
-    configuration::Settings,
+    configuration::{AuthSettings, Settings},
     emulator::Emulator,
     layers::{CallLogLayer, DeadlineLayer},
     proto::{self, import_job_service_server::ImportJobServiceServer},
     service::ImportJobs,
+    tls::Tls,
 };
+
+/// Why the service could not start.
+#[derive(Debug)]
+pub enum StartupError {
+    /// A file named in the configuration is missing or invalid: the
+    /// operator's to fix (exit code 2, like a bad flag).
+    Configuration(String),
+    /// Binding the listener or starting the emulator failed.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartupError::Configuration(message) => f.write_str(message),
+            StartupError::Io(error) => error.fmt(f),
+        }
+    }
+}
+
+impl From<std::io::Error> for StartupError {
+    fn from(error: std::io::Error) -> Self {
+        StartupError::Io(error)
+    }
+}
 
 /// A bound, ready-to-run service.
 pub struct Application {
     listener: TcpListener,
-    import_jobs: ImportJobs,
+    service: Service,
     shutdown_grace: Duration,
     emulator: Option<Emulator>,
+}
+
+/// What [`serve`] hosts: the handler, the authorization in front of it, and
+/// TLS if configured.
+pub struct Service {
+    pub import_jobs: ImportJobs,
+    pub authorize: AuthorizeLayer,
+    pub tls: Option<Tls>,
 }
 
 impl Application {
     /// Binds the listener and connects to Cognito: AWS through the SDK's
     /// default chain, or, with `--local-cognito`, an embedded emulator.
-    pub async fn build(settings: &Settings) -> std::io::Result<Self> {
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         if !settings.local_cognito {
             return Self::build_with(settings, Connection::default(), None).await;
         }
@@ -56,12 +96,26 @@ impl Application {
         settings: &Settings,
         connection: Connection,
         emulator: Option<Emulator>,
-    ) -> std::io::Result<Self> {
+    ) -> Result<Self, StartupError> {
+        // Files first: a bad one is reported before anything binds.
+        let authorize =
+            AuthorizeLayer::new(authorizer(&settings.auth).map_err(StartupError::Configuration)?);
+        let tls = match (&settings.auth.tls_cert, &settings.auth.tls_key) {
+            (Some(cert), Some(key)) => Some(
+                Tls::load(cert, key, settings.auth.client_ca.as_deref())
+                    .map_err(StartupError::Configuration)?,
+            ),
+            _ => None,
+        };
         let listener = TcpListener::bind(settings.listen).await?;
         let cognito = Cognito::connect(&settings.aws, connection).await;
         Ok(Self {
             listener,
-            import_jobs: ImportJobs::new(cognito),
+            service: Service {
+                import_jobs: ImportJobs::new(cognito),
+                authorize,
+                tls,
+            },
             shutdown_grace: settings.shutdown_grace,
             emulator,
         })
@@ -114,13 +168,7 @@ impl Application {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), tonic::transport::Error> {
         let _emulator = self.emulator;
-        serve(
-            self.listener,
-            self.import_jobs,
-            self.shutdown_grace,
-            shutdown,
-        )
-        .await
+        serve(self.listener, self.service, self.shutdown_grace, shutdown).await
     }
 }
 
@@ -129,7 +177,7 @@ impl Application {
 /// accepting, and calls in flight get `grace` to finish.
 pub async fn serve(
     listener: TcpListener,
-    import_jobs: ImportJobs,
+    service: Service,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
@@ -142,24 +190,33 @@ pub async fn serve(
         // Outermost, so every call gets its span and one log event, whatever
         // the layers below answer.
         .layer(CallLogLayer)
+        // Before anything reaches a service, so a denied call costs nothing
+        // and reveals nothing; after the log layer, so denials are logged.
+        .layer(service.authorize)
         // Before anything that waits, so the caller's deadline bounds it all.
         .layer(DeadlineLayer)
         .into_inner();
 
     let (drain, drained) = oneshot::channel::<()>();
-    let server = Server::builder()
+    let drained = async {
+        let _ = drained.await;
+    };
+    let router = Server::builder()
         .layer(stack)
         .add_service(health_service)
         .add_service(reflection_v1())
         .add_service(reflection_v1alpha())
-        .add_service(ImportJobServiceServer::new(import_jobs))
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            async {
-                let _ = drained.await;
-            },
-        );
-    tokio::pin!(server);
+        .add_service(ImportJobServiceServer::new(service.import_jobs));
+    let mut server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send + '_>> =
+        match service.tls {
+            Some(tls) => {
+                Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), drained))
+            }
+            None => Box::pin(router.serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                drained,
+            )),
+        };
 
     tokio::select! {
         result = &mut server => return result,
@@ -185,6 +242,46 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// The authorization the flags ask for, its files loaded and checked, and
+/// their reloading started.
+fn authorizer(settings: &AuthSettings) -> Result<Authorizer, String> {
+    let policy = match &settings.auth_policy {
+        Some(path) => Some(Arc::new(Reloadable::load(
+            "authorization policy",
+            path,
+            Policy::parse,
+        )?)),
+        None => {
+            tracing::warn!(
+                "--insecure-allow-unauthenticated: every call is allowed, authenticated or not; never run so outside local development"
+            );
+            None
+        }
+    };
+    let jwt = match (&settings.jwks, &settings.jwt_issuer, &settings.jwt_audience) {
+        (Some(path), Some(issuer), Some(audience)) => Some(Jwt {
+            settings: JwtSettings {
+                issuer: issuer.clone(),
+                audience: audience.clone(),
+                algorithms: settings.jwt_algorithms.0.clone(),
+                identity_claim: settings.jwt_identity_claim.clone(),
+                leeway: settings.jwt_leeway,
+            },
+            keys: Arc::new(Reloadable::load("JWKS", path, KeySet::parse)?),
+        }),
+        _ => None,
+    };
+    let mut watched: Vec<Arc<dyn Reload>> = Vec::new();
+    if let Some(policy) = &policy {
+        watched.push(policy.clone());
+    }
+    if let Some(jwt) = &jwt {
+        watched.push(jwt.keys.clone());
+    }
+    reload::watch(watched, settings.auth_reload_interval);
+    Ok(Authorizer { policy, jwt })
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).

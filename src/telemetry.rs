@@ -35,8 +35,13 @@ where
         Targets::new().with_default(LevelFilter::TRACE),
         |targets, crate_| targets.with_target(*crate_, LevelFilter::INFO),
     );
+    // The audit trail is on whatever the level, unless the filter names it.
+    let mut filter = settings.log_level.clone();
+    if !filter.contains("audit") {
+        filter.push_str(",audit=info");
+    }
     let registry = tracing_subscriber::registry()
-        .with(EnvFilter::new(&settings.log_level))
+        .with(EnvFilter::new(filter))
         .with(cap);
     if json {
         let format = tracing_subscriber::fmt::layer()

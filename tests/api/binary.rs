@@ -25,7 +25,14 @@ fn a_bad_flag_value_exits_2_naming_the_flag_before_binding() {
         ("--listen", "here"),
     ] {
         let output = Command::new(BINARY)
-            .args(["--local-cognito", "--listen", &listen, flag, value])
+            .args([
+                "--local-cognito",
+                "--insecure-allow-unauthenticated",
+                "--listen",
+                &listen,
+                flag,
+                value,
+            ])
             .env_clear()
             .output()
             .unwrap();
@@ -43,6 +50,7 @@ fn a_bad_flag_value_exits_2_naming_the_flag_before_binding() {
 fn environment_variables_stand_in_for_flags() {
     let output = Command::new(BINARY)
         .env_clear()
+        .env("IMPORT_JOB_SERVICE_INSECURE_ALLOW_UNAUTHENTICATED", "true")
         .env("IMPORT_JOB_SERVICE_AWS_MAX_ATTEMPTS", "99")
         .output()
         .unwrap();
@@ -55,6 +63,7 @@ async fn sigterm_turns_health_off_and_exits_0() {
     let mut child = Command::new(BINARY)
         .args([
             "--local-cognito",
+            "--insecure-allow-unauthenticated",
             "--listen",
             "127.0.0.1:0",
             "--log-format",

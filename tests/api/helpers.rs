@@ -29,6 +29,7 @@ pub static LOGS: LazyLock<CapturedLogs> = LazyLock::new(|| {
     let logs = CapturedLogs::default();
     let settings = Settings::parse_from([
         "import-job-service",
+        "--insecure-allow-unauthenticated",
         "--log-format",
         "json",
         "--log-level",
@@ -128,9 +129,15 @@ pub async fn spawn_app_connected(
     start(app, emulator).await
 }
 
-fn settings(args: &[&str]) -> Settings {
+/// The settings for `args`, without authorization unless they name a policy.
+pub fn settings(args: &[&str]) -> Settings {
     LazyLock::force(&LOGS);
-    Settings::try_parse_from([BASE_ARGS, args].concat()).expect("test flags are valid")
+    let auth: &[&str] = if args.contains(&"--auth-policy") {
+        &[]
+    } else {
+        &["--insecure-allow-unauthenticated"]
+    };
+    Settings::try_parse_from([BASE_ARGS, auth, args].concat()).expect("test flags are valid")
 }
 
 async fn start(app: Application, emulator: Emulator) -> TestApp {

@@ -1,0 +1,226 @@
+//! Bearer tokens: JWTs verified against a local JWKS file (RFC 7519, with the
+//! hardening of RFC 8725). The algorithms are pinned by configuration, so
+//! `none`, and any algorithm a key was not configured for, is rejected; the
+//! key is chosen by the token's `kid`; `iss` and `aud` must match; `exp` is
+//! required and `nbf` honoured, both with a small leeway.
+
+use std::{collections::HashMap, str::FromStr, time::Duration};
+
+use jsonwebtoken::{
+    Algorithm, DecodingKey, Validation,
+    errors::ErrorKind,
+    jwk::{Jwk, JwkSet},
+};
+use serde_json::Value;
+
+/// How tokens are checked.
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub algorithms: Vec<Algorithm>,
+    pub identity_claim: String,
+    pub leeway: Duration,
+}
+
+/// The algorithms `--jwt-algorithms` may name.
+pub const SUPPORTED_ALGORITHMS: &[&str] = &["RS256", "ES256", "EdDSA"];
+
+/// Parses `RS256,ES256,EdDSA`-style lists.
+pub fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, String> {
+    let algorithms = list
+        .split(',')
+        .map(str::trim)
+        .map(|name| {
+            if SUPPORTED_ALGORITHMS.contains(&name) {
+                Algorithm::from_str(name).map_err(|e| e.to_string())
+            } else {
+                Err(format!(
+                    "{name:?} is not one of {}",
+                    SUPPORTED_ALGORITHMS.join(", ")
+                ))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(algorithms)
+}
+
+/// The keys of a JWKS file, by `kid`.
+pub struct KeySet {
+    keys: HashMap<String, DecodingKey>,
+    /// The one key of a set that has exactly one, for tokens without `kid`.
+    only: Option<DecodingKey>,
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySet")
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl KeySet {
+    /// Parses a JWKS document. Keys of a type this service does not verify
+    /// (symmetric `oct` keys above all) make the file invalid: a shared secret
+    /// has no place in a file of public keys.
+    pub fn parse(json: &str) -> Result<Self, String> {
+        let set: JwkSet =
+            serde_json::from_str(json).map_err(|e| format!("not a JWKS document: {e}"))?;
+        if set.keys.is_empty() {
+            return Err("the JWKS has no keys".to_owned());
+        }
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let key = decoding_key(jwk)?;
+            if let Some(kid) = &jwk.common.key_id
+                && keys.insert(kid.clone(), key).is_some()
+            {
+                return Err(format!("two keys have the kid {kid:?}"));
+            }
+        }
+        let only = match set.keys.as_slice() {
+            [jwk] => Some(decoding_key(jwk)?),
+            _ => None,
+        };
+        Ok(Self { keys, only })
+    }
+
+    fn key(&self, kid: Option<&str>) -> Result<&DecodingKey, TokenError> {
+        match kid {
+            Some(kid) => self.keys.get(kid).ok_or(TokenError::UnknownKey),
+            None => self.only.as_ref().ok_or(TokenError::UnknownKey),
+        }
+    }
+}
+
+fn decoding_key(jwk: &Jwk) -> Result<DecodingKey, String> {
+    use jsonwebtoken::jwk::AlgorithmParameters as P;
+    match &jwk.algorithm {
+        P::RSA(_) | P::EllipticCurve(_) | P::OctetKeyPair(_) => {
+            DecodingKey::from_jwk(jwk).map_err(|e| format!("key {:?}: {e}", jwk.common.key_id))
+        }
+        _ => Err(format!(
+            "key {:?}: only RSA, EC and OKP public keys are accepted",
+            jwk.common.key_id
+        )),
+    }
+}
+
+/// Why a token was refused. The variants are what a caller may learn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    Malformed,
+    AlgorithmNotAllowed,
+    UnknownKey,
+    BadSignature,
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+    MissingClaim,
+}
+
+impl TokenError {
+    /// The ErrorInfo reason for it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            TokenError::Malformed => "TOKEN_MALFORMED",
+            TokenError::AlgorithmNotAllowed => "TOKEN_ALGORITHM_NOT_ALLOWED",
+            TokenError::UnknownKey => "TOKEN_KEY_UNKNOWN",
+            TokenError::BadSignature => "TOKEN_SIGNATURE_INVALID",
+            TokenError::Expired => "TOKEN_EXPIRED",
+            TokenError::NotYetValid => "TOKEN_NOT_YET_VALID",
+            TokenError::WrongIssuer => "TOKEN_ISSUER_INVALID",
+            TokenError::WrongAudience => "TOKEN_AUDIENCE_INVALID",
+            TokenError::MissingClaim => "TOKEN_CLAIM_MISSING",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            TokenError::Malformed => "the bearer token is not a well-formed JWT",
+            TokenError::AlgorithmNotAllowed => "the bearer token's algorithm is not accepted",
+            TokenError::UnknownKey => "the bearer token's key (kid) is not known",
+            TokenError::BadSignature => "the bearer token's signature is invalid",
+            TokenError::Expired => "the bearer token has expired",
+            TokenError::NotYetValid => "the bearer token is not valid yet",
+            TokenError::WrongIssuer => "the bearer token's issuer is not accepted",
+            TokenError::WrongAudience => "the bearer token is not meant for this service",
+            TokenError::MissingClaim => "the bearer token lacks a required claim",
+        }
+    }
+}
+
+/// Verifies `token` and returns its identity claim.
+pub fn verify(token: &str, keys: &KeySet, settings: &JwtSettings) -> Result<String, TokenError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
+        ErrorKind::InvalidAlgorithmName => TokenError::AlgorithmNotAllowed,
+        _ => TokenError::Malformed,
+    })?;
+    if !settings.algorithms.contains(&header.alg) {
+        return Err(TokenError::AlgorithmNotAllowed);
+    }
+    let key = keys.key(header.kid.as_deref())?;
+    let mut validation = Validation::new(header.alg);
+    validation.algorithms = settings.algorithms.clone();
+    validation.set_issuer(&[&settings.issuer]);
+    validation.set_audience(&[&settings.audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    validation.leeway = settings.leeway.as_secs();
+    validation.validate_nbf = true;
+    let data = jsonwebtoken::decode::<HashMap<String, Value>>(token, key, &validation).map_err(
+        |e| match e.kind() {
+            ErrorKind::ExpiredSignature => TokenError::Expired,
+            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+            ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+            ErrorKind::InvalidAudience => TokenError::WrongAudience,
+            ErrorKind::MissingRequiredClaim(_) => TokenError::MissingClaim,
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                TokenError::AlgorithmNotAllowed
+            }
+            ErrorKind::InvalidSignature
+            | ErrorKind::InvalidEcdsaKey
+            | ErrorKind::InvalidEddsaKey
+            | ErrorKind::InvalidRsaKey(_)
+            | ErrorKind::InvalidKeyFormat => TokenError::BadSignature,
+            _ => TokenError::Malformed,
+        },
+    )?;
+    match data.claims.get(&settings.identity_claim) {
+        Some(Value::String(identity)) if !identity.is_empty() => Ok(identity.clone()),
+        _ => Err(TokenError::MissingClaim),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_pinnable_algorithms_are_accepted_in_configuration() {
+        assert_eq!(
+            parse_algorithms("RS256, EdDSA").unwrap(),
+            [Algorithm::RS256, Algorithm::EdDSA]
+        );
+        assert!(parse_algorithms("HS256").unwrap_err().contains("HS256"));
+        assert!(parse_algorithms("none").is_err());
+        assert!(parse_algorithms("").is_err());
+    }
+
+    #[test]
+    fn a_jwks_of_secrets_or_nothing_is_invalid() {
+        assert!(
+            KeySet::parse(r#"{"keys": []}"#)
+                .unwrap_err()
+                .contains("no keys")
+        );
+        let oct = r#"{"keys": [{"kty": "oct", "kid": "s", "k": "c2VjcmV0"}]}"#;
+        assert!(
+            KeySet::parse(oct)
+                .unwrap_err()
+                .contains("only RSA, EC and OKP")
+        );
+        assert!(KeySet::parse("[]").is_err());
+    }
+}

@@ -1,0 +1,310 @@
+//! Serving TLS, and verifying client certificates once per connection.
+//!
+//! tonic's own TLS settings reject an untrusted client certificate in the
+//! handshake, which leaves the caller with a bare transport error. Here the
+//! handshake only proves the client holds the certificate's key; whether the
+//! certificate is trusted, and whom it names, is decided right after the
+//! handshake and travels with the connection as a [`ClientCertificate`], so
+//! the authorization layer can answer UNAUTHENTICATED with a reason a caller
+//! can act on. No call on such a connection gets past that layer.
+
+use std::{
+    io,
+    path::Path,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, Error as TlsError, RootCertStore, ServerConfig,
+    SignatureScheme,
+    crypto::CryptoProvider,
+    pki_types::{CertificateDer, PrivateKeyDer, UnixTime, pem::PemObject},
+    server::{
+        WebPkiClientVerifier,
+        danger::{ClientCertVerified, ClientCertVerifier},
+    },
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
+use tokio_rustls::{TlsAcceptor, server::TlsStream};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::{Connected, TcpConnectInfo};
+
+use crate::auth::mtls::{self, CertificateError};
+
+/// A client that has not finished its handshake by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a connection's client certificate established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCertificate {
+    /// The client presented none.
+    None,
+    /// A trusted certificate naming this identity.
+    Verified(String),
+    /// A certificate that identifies no one.
+    Rejected(CertificateError),
+}
+
+/// The server's TLS configuration, ready to accept connections.
+#[derive(Clone)]
+pub struct Tls {
+    acceptor: TlsAcceptor,
+    client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+impl Tls {
+    /// Loads the server's certificate chain and key and, with `client_ca`,
+    /// the CAs whose client certificates are trusted.
+    pub fn load(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<Self, String> {
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
+        if chain.is_empty() {
+            return Err(format!(
+                "--tls-cert {}: no certificate in the file",
+                cert.display()
+            ));
+        }
+        let key_der = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
+
+        let client_verifier = match client_ca {
+            None => None,
+            Some(path) => {
+                let mut roots = RootCertStore::empty();
+                let cas = CertificateDer::pem_file_iter(path)
+                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| format!("--client-ca {}: {e}", path.display()))?;
+                for ca in cas {
+                    roots
+                        .add(ca)
+                        .map_err(|e| format!("--client-ca {}: {e}", path.display()))?;
+                }
+                if roots.is_empty() {
+                    return Err(format!(
+                        "--client-ca {}: no certificate in the file",
+                        path.display()
+                    ));
+                }
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                        .build()
+                        .map_err(|e| format!("--client-ca {}: {e}", path.display()))?;
+                Some(verifier)
+            }
+        };
+
+        let builder = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?;
+        let builder = match &client_verifier {
+            Some(verifier) => {
+                builder.with_client_cert_verifier(Arc::new(DeferredVerifier(Arc::clone(verifier))))
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder
+            .with_single_cert(chain, key_der)
+            .map_err(|e| format!("--tls-cert/--tls-key: {e}"))?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(Self {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            client_verifier,
+        })
+    }
+
+    /// Accepts TCP connections on `listener` and yields them once their TLS
+    /// handshake is done, each handshake in its own task so a slow client
+    /// holds up no one. Stops when the stream is dropped.
+    pub fn incoming(self, listener: TcpListener) -> ReceiverStream<io::Result<TlsConnection>> {
+        let (sender, receiver) = mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                let (stream, peer) = tokio::select! {
+                    () = sender.closed() => return,
+                    accepted = listener.accept() => match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            tracing::warn!(%error, "accepting a connection failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                let _ = stream.set_nodelay(true);
+                let tls = self.clone();
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => {
+                            let client_certificate = tls.check_client(&stream);
+                            let _ = sender
+                                .send(Ok(TlsConnection {
+                                    stream,
+                                    client_certificate,
+                                }))
+                                .await;
+                        }
+                        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        ReceiverStream::new(receiver)
+    }
+
+    fn check_client(&self, stream: &TlsStream<TcpStream>) -> ClientCertificate {
+        let (_, session) = stream.get_ref();
+        let (Some(verifier), Some([end_entity, intermediates @ ..])) =
+            (&self.client_verifier, session.peer_certificates())
+        else {
+            return ClientCertificate::None;
+        };
+        if let Err(error) = verifier.verify_client_cert(end_entity, intermediates, UnixTime::now())
+        {
+            use rustls::CertificateError as E;
+            let reason = match error {
+                TlsError::InvalidCertificate(E::Expired | E::ExpiredContext { .. }) => {
+                    CertificateError::Expired
+                }
+                TlsError::InvalidCertificate(E::NotValidYet | E::NotValidYetContext { .. }) => {
+                    CertificateError::NotYetValid
+                }
+                _ => CertificateError::Untrusted,
+            };
+            return ClientCertificate::Rejected(reason);
+        }
+        match mtls::identity(end_entity) {
+            Ok(identity) => ClientCertificate::Verified(identity),
+            Err(reason) => ClientCertificate::Rejected(reason),
+        }
+    }
+}
+
+/// Asks for a client certificate and checks that the client holds its key,
+/// but leaves trusting it to [`Tls::check_client`].
+#[derive(Debug)]
+struct DeferredVerifier(Arc<dyn ClientCertVerifier>);
+
+impl ClientCertVerifier for DeferredVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, TlsError> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, TlsError> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, TlsError> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// A TLS connection and what its client certificate established, which
+/// tonic puts in every request's extensions.
+pub struct TlsConnection {
+    stream: TlsStream<TcpStream>,
+    client_certificate: ClientCertificate,
+}
+
+/// Per-connection facts a request carries in its extensions.
+#[derive(Debug, Clone)]
+pub struct TlsConnectionInfo {
+    pub tcp: TcpConnectInfo,
+    pub client_certificate: ClientCertificate,
+}
+
+impl Connected for TlsConnection {
+    type ConnectInfo = TlsConnectionInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        TlsConnectionInfo {
+            tcp: self.stream.get_ref().0.connect_info(),
+            client_certificate: self.client_certificate.clone(),
+        }
+    }
+}
+
+impl AsyncRead for TlsConnection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsConnection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
