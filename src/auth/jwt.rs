@@ -47,9 +47,15 @@ pub fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, String> {
 
 /// The keys of a JWKS file, by `kid`.
 pub struct KeySet {
-    keys: HashMap<String, DecodingKey>,
+    keys: HashMap<String, Key>,
     /// The one key of a set that has exactly one, for tokens without `kid`.
-    only: Option<DecodingKey>,
+    only: Option<Key>,
+}
+
+/// A public key, and the one algorithm its JWK binds it to, if it does.
+struct Key {
+    key: DecodingKey,
+    algorithm: Option<Algorithm>,
 }
 
 impl std::fmt::Debug for KeySet {
@@ -86,20 +92,33 @@ impl KeySet {
         Ok(Self { keys, only })
     }
 
-    fn key(&self, kid: Option<&str>) -> Result<&DecodingKey, TokenError> {
-        match kid {
-            Some(kid) => self.keys.get(kid).ok_or(TokenError::UnknownKey),
-            None => self.only.as_ref().ok_or(TokenError::UnknownKey),
+    /// The key for `kid` that may verify `algorithm`.
+    fn key(&self, kid: Option<&str>, algorithm: Algorithm) -> Result<&DecodingKey, TokenError> {
+        let key = match kid {
+            Some(kid) => self.keys.get(kid),
+            None => self.only.as_ref(),
+        }
+        .ok_or(TokenError::UnknownKey)?;
+        match key.algorithm {
+            Some(bound) if bound != algorithm => Err(TokenError::AlgorithmNotAllowed),
+            _ => Ok(&key.key),
         }
     }
 }
 
-fn decoding_key(jwk: &Jwk) -> Result<DecodingKey, String> {
+fn decoding_key(jwk: &Jwk) -> Result<Key, String> {
     use jsonwebtoken::jwk::AlgorithmParameters as P;
+    let algorithm = match jwk.common.key_algorithm {
+        Some(algorithm) => Some(
+            Algorithm::from_str(&algorithm.to_string())
+                .map_err(|_| format!("key {:?}: unsupported alg {algorithm:?}", jwk.common.key_id))?,
+        ),
+        None => None,
+    };
     match &jwk.algorithm {
-        P::RSA(_) | P::EllipticCurve(_) | P::OctetKeyPair(_) => {
-            DecodingKey::from_jwk(jwk).map_err(|e| format!("key {:?}: {e}", jwk.common.key_id))
-        }
+        P::RSA(_) | P::EllipticCurve(_) | P::OctetKeyPair(_) => DecodingKey::from_jwk(jwk)
+            .map(|key| Key { key, algorithm })
+            .map_err(|e| format!("key {:?}: {e}", jwk.common.key_id)),
         _ => Err(format!(
             "key {:?}: only RSA, EC and OKP public keys are accepted",
             jwk.common.key_id
@@ -161,9 +180,8 @@ pub fn verify(token: &str, keys: &KeySet, settings: &JwtSettings) -> Result<Stri
     if !settings.algorithms.contains(&header.alg) {
         return Err(TokenError::AlgorithmNotAllowed);
     }
-    let key = keys.key(header.kid.as_deref())?;
+    let key = keys.key(header.kid.as_deref(), header.alg)?;
     let mut validation = Validation::new(header.alg);
-    validation.algorithms = settings.algorithms.clone();
     validation.set_issuer(&[&settings.issuer]);
     validation.set_audience(&[&settings.audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);

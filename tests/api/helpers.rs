@@ -146,7 +146,13 @@ async fn start(app: Application, emulator: Emulator) -> TestApp {
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    let client = ImportJobServiceClient::new(channel(addr).await);
+    // Lazy: a TLS server refuses a plaintext handshake; tests of TLS make
+    // their own channels.
+    let client = ImportJobServiceClient::new(
+        Channel::from_shared(format!("http://{addr}"))
+            .expect("a valid URI")
+            .connect_lazy(),
+    );
     TestApp {
         addr,
         client,

@@ -2,6 +2,7 @@
 //! talking HTTP to the embedded Cognito emulator, and a client generated from
 //! the proto. One binary, so the AWS SDK links once.
 
+mod auth;
 mod binary;
 mod errors;
 mod helpers;
