@@ -108,13 +108,13 @@ impl KeySet {
 
 fn decoding_key(jwk: &Jwk) -> Result<Key, String> {
     use jsonwebtoken::jwk::AlgorithmParameters as P;
-    let algorithm = match jwk.common.key_algorithm {
-        Some(algorithm) => Some(
-            Algorithm::from_str(&algorithm.to_string())
-                .map_err(|_| format!("key {:?}: unsupported alg {algorithm:?}", jwk.common.key_id))?,
-        ),
-        None => None,
-    };
+    let algorithm =
+        match jwk.common.key_algorithm {
+            Some(algorithm) => Some(Algorithm::from_str(&algorithm.to_string()).map_err(|_| {
+                format!("key {:?}: unsupported alg {algorithm:?}", jwk.common.key_id)
+            })?),
+            None => None,
+        };
     match &jwk.algorithm {
         P::RSA(_) | P::EllipticCurve(_) | P::OctetKeyPair(_) => DecodingKey::from_jwk(jwk)
             .map(|key| Key { key, algorithm })

@@ -145,15 +145,20 @@ pub struct Signer {
 
 impl Signer {
     pub fn new(kid: &str, alg: Algorithm) -> Self {
-        let (rcgen_alg, from_pem): (_, fn(&[u8]) -> jsonwebtoken::errors::Result<EncodingKey>) =
-            match alg {
-                Algorithm::RS256 => (&rcgen::PKCS_RSA_SHA256, EncodingKey::from_rsa_pem),
-                Algorithm::ES256 => (&rcgen::PKCS_ECDSA_P256_SHA256, EncodingKey::from_ec_pem),
-                Algorithm::EdDSA => (&rcgen::PKCS_ED25519, EncodingKey::from_ed_pem),
-                other => panic!("no test key for {other:?}"),
-            };
+        let rcgen_alg = match alg {
+            Algorithm::RS256 => &rcgen::PKCS_RSA_SHA256,
+            Algorithm::ES256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+            Algorithm::EdDSA => &rcgen::PKCS_ED25519,
+            other => panic!("no test key for {other:?}"),
+        };
         let pair = KeyPair::generate_for(rcgen_alg).unwrap();
-        let key = from_pem(pair.serialize_pem().as_bytes()).unwrap();
+        let pem = pair.serialize_pem();
+        let key = match alg {
+            Algorithm::RS256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
+            Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()),
+            _ => EncodingKey::from_ed_pem(pem.as_bytes()),
+        }
+        .unwrap();
         let mut jwk = match alg {
             // jsonwebtoken derives Ed25519 JWKs from PKCS#8 v1 keys only; the
             // public key is at hand anyway.
