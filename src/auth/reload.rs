@@ -97,7 +97,8 @@ pub fn watch(files: Vec<Arc<dyn Reload>>, interval: Duration) {
         return;
     }
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
+        // The files were just loaded: the first check is one interval away.
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         #[cfg(unix)]
         let mut hangups =

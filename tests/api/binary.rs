@@ -2,8 +2,8 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    time::Duration,
+    net::SocketAddr,
+    process::{Child, ChildStderr, Command, Stdio},
 };
 
 use tonic_health::pb::{
@@ -58,37 +58,91 @@ fn environment_variables_stand_in_for_flags() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--aws-max-attempts"));
 }
 
+/// The service as a child process, its stderr read line by line.
+struct Running {
+    child: Child,
+    stderr: BufReader<ChildStderr>,
+    addr: SocketAddr,
+    /// What it logged before it listened.
+    before_listening: Vec<String>,
+}
+
+impl Running {
+    /// Starts the binary with `args` and waits until it listens.
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(BINARY)
+            .args([
+                "--local-cognito",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+            ])
+            .args(args)
+            .env_clear()
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut before_listening = Vec::new();
+        let addr = loop {
+            let mut line = String::new();
+            assert_ne!(
+                stderr.read_line(&mut line).unwrap(),
+                0,
+                "the service exited early"
+            );
+            if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line)
+                && event["fields"]["message"] == "import-job-service listening"
+            {
+                break event["fields"]["addr"].as_str().unwrap().parse().unwrap();
+            }
+            before_listening.push(line);
+        };
+        Self {
+            child,
+            stderr,
+            addr,
+            before_listening,
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let kill = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+    }
+
+    /// Reads log lines until one contains `text`.
+    fn wait_for_line(&mut self, text: &str) -> String {
+        loop {
+            let mut line = String::new();
+            assert_ne!(
+                self.stderr.read_line(&mut line).unwrap(),
+                0,
+                "the service exited before logging {text:?}"
+            );
+            if line.contains(text) {
+                return line;
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[tokio::test]
 async fn sigterm_turns_health_off_and_exits_0() {
-    let mut child = Command::new(BINARY)
-        .args([
-            "--local-cognito",
-            "--insecure-allow-unauthenticated",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-        ])
-        .env_clear()
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let addr = loop {
-        let mut line = String::new();
-        assert_ne!(
-            stderr.read_line(&mut line).unwrap(),
-            0,
-            "the service exited early"
-        );
-        if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line)
-            && event["fields"]["message"] == "import-job-service listening"
-        {
-            break event["fields"]["addr"].as_str().unwrap().parse().unwrap();
-        }
-    };
-    let mut health = HealthClient::new(channel(addr).await);
+    let mut running = Running::start(&["--insecure-allow-unauthenticated"]);
+    let mut health = HealthClient::new(channel(running.addr).await);
     let status = health
         .check(HealthCheckRequest::default())
         .await
@@ -96,21 +150,88 @@ async fn sigterm_turns_health_off_and_exits_0() {
         .into_inner();
     assert_eq!(status.status(), ServingStatus::Serving);
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    // Block elsewhere, so this runtime keeps serving the client's side of
+    // the drain.
+    let exit = tokio::task::spawn_blocking(move || {
+        running.signal("-TERM");
+        running.wait_for_line("SIGTERM received");
+        running.child.wait().unwrap()
+    })
+    .await
+    .unwrap();
     assert_eq!(exit.code(), Some(0));
-    let rest: Vec<String> = stderr.lines().map_while(Result::ok).collect();
+}
+
+#[test]
+fn without_a_policy_the_service_refuses_to_start_naming_both_options() {
+    let output = Command::new(BINARY)
+        .args(["--local-cognito"])
+        .env_clear()
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        rest.iter().any(|l| l.contains("SIGTERM received")),
-        "{rest:?}"
+        stderr.contains("--auth-policy") && stderr.contains("--insecure-allow-unauthenticated"),
+        "{stderr}"
     );
-    let _ = Duration::ZERO;
+}
+
+#[test]
+fn the_insecure_mode_is_logged_as_a_warning_at_start() {
+    let running = Running::start(&["--insecure-allow-unauthenticated"]);
+    let warning = running.before_listening.iter().find_map(|line| {
+        let event: serde_json::Value = serde_json::from_str(line).ok()?;
+        (event["level"] == "WARN").then_some(event)
+    });
+    let warning = warning.expect("a warning before the service listens");
+    assert!(
+        warning["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--insecure-allow-unauthenticated")
+    );
+}
+
+#[test]
+fn an_invalid_or_missing_policy_file_stops_the_service_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let invalid = dir.path().join("policy.json");
+    std::fs::write(&invalid, r#"{"name": "p", "allow_rules": [], "deny": []}"#).unwrap();
+    let missing = dir.path().join("absent.json");
+    for (path, expected) in [(&invalid, "unknown field"), (&missing, "No such file")] {
+        let output = Command::new(BINARY)
+            .args([
+                "--local-cognito",
+                "--listen",
+                "127.0.0.1:0",
+                "--auth-policy",
+            ])
+            .arg(path)
+            .env_clear()
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()) && stderr.contains(expected),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn sighup_reloads_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(&policy, r#"{"name": "first", "allow_rules": []}"#).unwrap();
+    let policy_arg = policy.display().to_string();
+    let mut running =
+        Running::start(&["--auth-policy", &policy_arg, "--auth-reload-interval", "1h"]);
+
+    std::fs::write(&policy, r#"{"name": "second", "allow_rules": []}"#).unwrap();
+    running.signal("-HUP");
+    running.wait_for_line("SIGHUP received");
+    let line = running.wait_for_line("reloaded the authorization policy");
+    assert!(line.contains(&policy_arg), "{line}");
 }
