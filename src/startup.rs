@@ -190,11 +190,14 @@ pub async fn serve(
         // Outermost, so every call gets its span and one log event, whatever
         // the layers below answer.
         .layer(CallLogLayer)
+        // Before anything that waits, so the caller's deadline bounds it all;
+        // and before any layer that defers calling the next one, so its
+        // deadline is set in the same instant as tonic's own timer, and fires
+        // first (see `layers::deadline`).
+        .layer(DeadlineLayer)
         // Before anything reaches a service, so a denied call costs nothing
         // and reveals nothing; after the log layer, so denials are logged.
         .layer(service.authorize)
-        // Before anything that waits, so the caller's deadline bounds it all.
-        .layer(DeadlineLayer)
         .into_inner();
 
     let (drain, drained) = oneshot::channel::<()>();

@@ -4,8 +4,10 @@
 //! When the deadline passes, the call's future is dropped, and with it the
 //! AWS request and any retries the SDK had left. tonic's own timeout would
 //! answer CANCELLED; this layer fires first because it computes the same
-//! deadline a moment earlier and tonic polls the inner future before its
-//! timer.
+//! deadline a moment earlier (within tonic's `call`) and tonic polls the
+//! inner future before its timer. That holds only while every layer outside
+//! this one calls the next synchronously: keep it outside any layer that
+//! awaits before calling on (authorization reads the request body).
 
 use std::{
     task::{Context, Poll},
