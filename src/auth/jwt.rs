@@ -4,7 +4,7 @@
 //! key is chosen by the token's `kid`; `iss` and `aud` must match; `exp` is
 //! required and `nbf` honoured, both with a small leeway.
 
-use std::{collections::HashMap, str::FromStr, time::Duration};
+use std::{collections::HashMap, str::FromStr, sync::Mutex, time::Duration};
 
 use jsonwebtoken::{
     Algorithm, DecodingKey, Validation,
@@ -50,7 +50,22 @@ pub struct KeySet {
     keys: HashMap<String, Key>,
     /// The one key of a set that has exactly one, for tokens without `kid`.
     only: Option<Key>,
+    /// Tokens these keys verified, with what they established: callers reuse
+    /// a token for many calls, and its signature need not be checked again
+    /// (tens of microseconds) until it expires. It lives and dies with the
+    /// key set, so a reloaded JWKS starts afresh.
+    verified: Mutex<HashMap<String, Verified>>,
 }
+
+/// What a verified token established, and until when.
+#[derive(Clone)]
+struct Verified {
+    identity: String,
+    expires: u64,
+}
+
+/// Verified tokens remembered at most; when full, the memory starts afresh.
+const MAX_VERIFIED_TOKENS: usize = 4096;
 
 /// A public key, and the one algorithm its JWK binds it to, if it does.
 struct Key {
@@ -89,7 +104,11 @@ impl KeySet {
             [jwk] => Some(decoding_key(jwk)?),
             _ => None,
         };
-        Ok(Self { keys, only })
+        Ok(Self {
+            keys,
+            only,
+            verified: Mutex::default(),
+        })
     }
 
     /// The key for `kid` that may verify `algorithm`.
@@ -173,6 +192,51 @@ impl TokenError {
 
 /// Verifies `token` and returns its identity claim.
 pub fn verify(token: &str, keys: &KeySet, settings: &JwtSettings) -> Result<String, TokenError> {
+    verify_at(token, keys, settings, jsonwebtoken::get_current_timestamp())
+}
+
+/// [`verify`], with the time a remembered token is checked against.
+fn verify_at(
+    token: &str,
+    keys: &KeySet,
+    settings: &JwtSettings,
+    now: u64,
+) -> Result<String, TokenError> {
+    let leeway = settings.leeway.as_secs();
+    let remembered = keys
+        .verified
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(token)
+        .cloned();
+    if let Some(verified) = remembered {
+        if verified.expires.saturating_add(leeway) < now {
+            return Err(TokenError::Expired);
+        }
+        return Ok(verified.identity);
+    }
+    let (identity, expires) = verify_signed(token, keys, settings)?;
+    let mut verified = keys.verified.lock().unwrap_or_else(|e| e.into_inner());
+    if verified.len() >= MAX_VERIFIED_TOKENS {
+        verified.clear();
+    }
+    verified.insert(
+        token.to_owned(),
+        Verified {
+            identity: identity.clone(),
+            expires,
+        },
+    );
+    Ok(identity)
+}
+
+/// The full check: signature, algorithm, issuer, audience, times. Returns
+/// the identity and the expiry.
+fn verify_signed(
+    token: &str,
+    keys: &KeySet,
+    settings: &JwtSettings,
+) -> Result<(String, u64), TokenError> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
         ErrorKind::InvalidAlgorithmName => TokenError::AlgorithmNotAllowed,
         _ => TokenError::Malformed,
@@ -205,8 +269,16 @@ pub fn verify(token: &str, keys: &KeySet, settings: &JwtSettings) -> Result<Stri
             _ => TokenError::Malformed,
         },
     )?;
+    let expires = data
+        .claims
+        .get("exp")
+        .and_then(|exp| {
+            exp.as_u64()
+                .or_else(|| exp.as_f64().map(|secs| secs as u64))
+        })
+        .ok_or(TokenError::MissingClaim)?;
     match data.claims.get(&settings.identity_claim) {
-        Some(Value::String(identity)) if !identity.is_empty() => Ok(identity.clone()),
+        Some(Value::String(identity)) if !identity.is_empty() => Ok((identity.clone(), expires)),
         _ => Err(TokenError::MissingClaim),
     }
 }
@@ -224,6 +296,66 @@ mod tests {
         assert!(parse_algorithms("HS256").unwrap_err().contains("HS256"));
         assert!(parse_algorithms("none").is_err());
         assert!(parse_algorithms("").is_err());
+    }
+
+    fn signed(claims: &serde_json::Value) -> (String, KeySet) {
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
+        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
+        jwk.common.key_id = Some("k".to_owned());
+        let keys = KeySet::parse(&serde_json::json!({ "keys": [jwk] }).to_string()).unwrap();
+        let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+        header.kid = Some("k".to_owned());
+        (jsonwebtoken::encode(&header, claims, &key).unwrap(), keys)
+    }
+
+    fn settings() -> JwtSettings {
+        JwtSettings {
+            issuer: "iss".to_owned(),
+            audience: "aud".to_owned(),
+            algorithms: vec![Algorithm::ES256],
+            identity_claim: "sub".to_owned(),
+            leeway: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires() {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims =
+            serde_json::json!({ "sub": "alice", "iss": "iss", "aud": "aud", "exp": now + 100 });
+        let (token, keys) = signed(&claims);
+        assert_eq!(verify(&token, &keys, &settings()).unwrap(), "alice");
+        assert_eq!(
+            verify_at(&token, &keys, &settings(), now + 50).unwrap(),
+            "alice",
+            "remembered"
+        );
+        assert_eq!(
+            verify_at(&token, &keys, &settings(), now + 104).unwrap(),
+            "alice",
+            "within the leeway"
+        );
+        assert_eq!(
+            verify_at(&token, &keys, &settings(), now + 106),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn a_token_that_failed_is_not_remembered() {
+        let now = jsonwebtoken::get_current_timestamp();
+        let (token, keys) = signed(
+            &serde_json::json!({ "sub": "alice", "iss": "other", "aud": "aud", "exp": now + 100 }),
+        );
+        assert_eq!(
+            verify(&token, &keys, &settings()),
+            Err(TokenError::WrongIssuer)
+        );
+        assert_eq!(
+            verify(&token, &keys, &settings()),
+            Err(TokenError::WrongIssuer)
+        );
     }
 
     #[test]
