@@ -132,7 +132,7 @@ fn main() {
         .to_string(),
     )
     .unwrap();
-    let no_headers = |_: &str| None;
+    let no_headers = |_: &str| None::<String>;
     measure("policy decision, 21 rules, last rule allows", || {
         let call = Call {
             principals: &["team-19-batch"],

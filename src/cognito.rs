@@ -328,7 +328,12 @@ fn classify(err: &SdkError<StopUserImportJobError>) -> CognitoError {
                 e.code().unwrap_or("unknown error"),
                 e.message().unwrap_or_default()
             ),
-            None => error_chain(err),
+            // What a credentials provider reports beneath its own summary
+            // (a credential_process helper's output, say) stays out of logs.
+            None => match credentials_error(err) {
+                Some(credentials) => format!("AWS credentials could not be loaded: {credentials}"),
+                None => error_chain(err),
+            },
         },
     }
 }
@@ -380,14 +385,18 @@ fn is_transport_failure(dispatch: &DispatchFailure) -> bool {
 }
 
 fn caused_by_credentials(err: &(dyn StdError + 'static)) -> bool {
+    credentials_error(err).is_some()
+}
+
+fn credentials_error<'e>(err: &'e (dyn StdError + 'static)) -> Option<&'e CredentialsError> {
     let mut source = Some(err);
     while let Some(err) = source {
-        if err.is::<CredentialsError>() {
-            return true;
+        if let Some(credentials) = err.downcast_ref::<CredentialsError>() {
+            return Some(credentials);
         }
         source = err.source();
     }
-    false
+    None
 }
 
 /// The error and its sources, for logs.

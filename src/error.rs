@@ -45,6 +45,8 @@ pub enum ApiError {
     PermissionDenied { method: String },
     /// The request message is larger than the service reads.
     MessageTooLarge { limit: usize },
+    /// The request body is not one uncompressed protobuf message.
+    MalformedMessage,
 }
 
 impl From<ApiError> for Status {
@@ -84,6 +86,15 @@ impl From<ApiError> for Status {
                 (
                     Code::PermissionDenied,
                     format!("the caller is not allowed to call {method} for this request"),
+                    None,
+                )
+            }
+            ApiError::MalformedMessage => {
+                details.set_error_info("MESSAGE_MALFORMED", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::InvalidArgument,
+                    "the request must be exactly one uncompressed StopUserImportJobRequest message"
+                        .to_owned(),
                     None,
                 )
             }
@@ -158,7 +169,7 @@ fn cognito_status(
                 ServiceFailure::AccessDenied => (
                     Code::PermissionDenied,
                     "AWS_ACCESS_DENIED",
-                    said("the service's AWS identity may not stop import jobs in this user pool"),
+                    "the service's own AWS identity may not stop import jobs in this user pool; its operators must grant cognito-idp:StopUserImportJob".to_owned(),
                 ),
                 ServiceFailure::Throttled => {
                     details.set_retry_info(Some(RETRY_DELAY));
@@ -429,11 +440,17 @@ mod tests {
     }
 
     #[test]
-    fn rejected_credentials_do_not_echo_awss_message() {
-        let status = Status::from(aws(
-            Failure::Service(ServiceFailure::CredentialsRejected),
-            Some("InvalidSignatureException"),
-        ));
-        assert!(!status.message().contains("Cognito's words"));
+    fn rejected_credentials_and_denied_access_do_not_echo_awss_message() {
+        // AWS's words here name the service's account and role.
+        for failure in [
+            ServiceFailure::CredentialsRejected,
+            ServiceFailure::AccessDenied,
+        ] {
+            let status = Status::from(aws(
+                Failure::Service(failure),
+                Some("AccessDeniedException"),
+            ));
+            assert!(!status.message().contains("Cognito's words"), "{failure:?}");
+        }
     }
 }

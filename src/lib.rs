@@ -20,6 +20,7 @@ pub mod cognito;
 pub mod configuration;
 pub mod emulator;
 pub mod error;
+pub mod health;
 pub mod layers;
 pub mod service;
 pub mod startup;

@@ -20,6 +20,7 @@ use crate::{
     cognito::{Cognito, Connection},
     configuration::{AuthSettings, Settings},
     emulator::Emulator,
+    health::DrainingHealth,
     layers::{CallLogLayer, DeadlineLayer},
     proto::{self, import_job_service_server::ImportJobServiceServer},
     service::ImportJobs,
@@ -181,7 +182,12 @@ pub async fn serve(
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
-    let (health, health_service) = tonic_health::server::health_reporter();
+    let health = tonic_health::server::HealthReporter::new();
+    let (draining, draining_seen) = tokio::sync::watch::channel(false);
+    let health_service = tonic_health::pb::health_server::HealthServer::new(DrainingHealth::new(
+        health.clone(),
+        draining_seen,
+    ));
     health
         .set_serving::<ImportJobServiceServer<ImportJobs>>()
         .await;
@@ -235,6 +241,7 @@ pub async fn serve(
     health
         .set_service_status("", ServingStatus::NotServing)
         .await;
+    draining.send_replace(true);
     let _ = drain.send(());
     match tokio::time::timeout(grace, server).await {
         Ok(result) => result,

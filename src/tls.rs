@@ -6,7 +6,8 @@
 //! certificate is trusted, and whom it names, is decided right after the
 //! handshake and travels with the connection as a [`ClientCertificate`], so
 //! the authorization layer can answer UNAUTHENTICATED with a reason a caller
-//! can act on. No call on such a connection gets past that layer.
+//! can act on. No call on such a connection gets past that layer, but for
+//! health checks, which are open to all.
 
 use std::{
     io,

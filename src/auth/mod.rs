@@ -3,16 +3,24 @@
 //! pool, as one tower layer in front of every service.
 //!
 //! For each call, in order:
-//! 1. Health is open to all; reflection too, unless the policy names it.
+//! 1. Health is open to all, whatever they present.
 //! 2. Every credential the call carries is verified: a bad one is
-//!    UNAUTHENTICATED, and so is a call with none (unless the service runs
+//!    UNAUTHENTICATED.
+//! 3. Reflection is open, unless the policy names it.
+//! 4. A call with no credentials is UNAUTHENTICATED (unless the service runs
 //!    with `--insecure-allow-unauthenticated`).
-//! 3. For StopUserImportJob, the request message is read to learn its user
+//! 5. For StopUserImportJob, the request message is read to learn its user
 //!    pool (and job, for the audit trail).
-//! 4. The policy decides; a denial is PERMISSION_DENIED, before the handler
+//! 6. The policy decides; a denial is PERMISSION_DENIED, before the handler
 //!    runs, so it reveals nothing about whether the pool or job exists.
-//! 5. One audit event records the decision (target `audit`), and the handler
+//! 7. One audit event records the decision (target `audit`), and the handler
 //!    receives the [`Caller`] in the request's extensions.
+//!
+//! The policy names callers by their identities as plain strings, whichever
+//! way they were proved: a client certificate's SPIFFE ID, DNS name or CN, a
+//! token's identity claim. The client CAs and the token issuer therefore
+//! speak for one namespace. Only a URI SAN can give a certificate a
+//! `scheme://` identity; a DNS name or CN that looks like one is refused.
 
 pub mod jwt;
 pub mod mtls;
@@ -273,22 +281,22 @@ async fn authorize(
     request: Request<Body>,
 ) -> Result<Request<Body>, ApiError> {
     let path = request.uri().path().to_owned();
-    let policy = authorizer.policy.as_ref().map(|p| p.current());
-    let open = path.starts_with(HEALTH_PREFIX)
-        || (path.starts_with(REFLECTION_PREFIX)
-            && policy.as_ref().is_none_or(|p| !p.restricts_reflection()));
-    if open {
+    // Health answers every caller, probes included, whatever they present.
+    if path.starts_with(HEALTH_PREFIX) {
         return Ok(request);
     }
+    let policy = authorizer.policy.as_ref().map(|p| p.current());
 
+    // Credentials that fail verification fail every other call, open or not.
     let span = tracing::Span::current();
+    let authenticated = authorizer.authenticate(
+        request.headers(),
+        request.extensions().get::<TlsConnectionInfo>(),
+    );
     let Authenticated {
         caller,
         unverifiable_token,
-    } = match authorizer.authenticate(
-        request.headers(),
-        request.extensions().get::<TlsConnectionInfo>(),
-    ) {
+    } = match authenticated {
         Ok(authenticated) => authenticated,
         Err(failure) => {
             audit_unauthenticated(&path, failure);
@@ -297,8 +305,16 @@ async fn authorize(
     };
     span.record("caller", tracing::field::display(&caller));
 
+    // Reflection only describes the API: open unless the policy names it.
+    if path.starts_with(REFLECTION_PREFIX)
+        && policy.as_ref().is_none_or(|p| !p.restricts_reflection())
+    {
+        return Ok(with_caller(request, caller));
+    }
+
     let (request, message) = if path == STOP_PATH {
-        read_stop_request(request).await?
+        let (request, message) = read_stop_request(request).await?;
+        (request, Some(message))
     } else {
         (request, None)
     };
@@ -333,7 +349,14 @@ async fn authorize(
         .map(|i| i.principal.as_str())
         .collect();
     let headers = request.headers();
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let header = |name: &str| {
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
+    };
     let decision = policy.decide(&Call {
         principals: &principals,
         path: &path,
@@ -360,25 +383,29 @@ fn with_caller(mut request: Request<Body>, caller: Caller) -> Request<Body> {
 }
 
 /// Reads the whole (small) request body, decodes the one gRPC message it
-/// holds, and puts the body back for tonic. A message that does not decode is
-/// passed on for tonic to refuse; the policy then sees no user pool.
+/// must hold, and puts the body back for tonic. Anything but exactly one
+/// uncompressed message that decodes is refused here: tonic would read the
+/// first of several messages, and the policy must judge the request the
+/// handler will see.
 async fn read_stop_request(
     request: Request<Body>,
-) -> Result<(Request<Body>, Option<StopUserImportJobRequest>), ApiError> {
+) -> Result<(Request<Body>, StopUserImportJobRequest), ApiError> {
     let (parts, body) = request.into_parts();
     let bytes = match Limited::new(body, MAX_STOP_MESSAGE_BYTES + 5)
         .collect()
         .await
     {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => {
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return Err(ApiError::MessageTooLarge {
                 limit: MAX_STOP_MESSAGE_BYTES,
             });
         }
+        Err(_) => return Err(ApiError::MalformedMessage),
     };
     let message = grpc_message(bytes.clone())
-        .and_then(|payload| StopUserImportJobRequest::decode(payload).ok());
+        .and_then(|payload| StopUserImportJobRequest::decode(payload).ok())
+        .ok_or(ApiError::MalformedMessage)?;
     Ok((
         Request::from_parts(parts, Body::new(Full::new(bytes))),
         message,

@@ -71,14 +71,19 @@ pub fn identity(der: &[u8]) -> Result<String, CertificateError> {
         GeneralName::DNSName(dns) => Some(*dns),
         _ => None,
     });
-    if let Some(dns) = dns {
-        return Ok(dns.to_owned());
+    let name = match dns {
+        Some(dns) => dns,
+        None => cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .ok_or(CertificateError::NoIdentity)?,
+    };
+    // Only a URI SAN may name a URI identity such as a SPIFFE ID: a DNS name
+    // or CN spelled like one would pass for it in the policy.
+    if name.is_empty() || name.contains("://") {
+        return Err(CertificateError::NoIdentity);
     }
-    cert.subject()
-        .iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-        .filter(|cn| !cn.is_empty())
-        .map(str::to_owned)
-        .ok_or(CertificateError::NoIdentity)
+    Ok(name.to_owned())
 }

@@ -137,8 +137,9 @@ pub struct Call<'a> {
     pub path: &'a str,
     /// The request's user pool, for methods that name one.
     pub user_pool_id: Option<&'a str>,
-    /// Request headers, by lowercase name.
-    pub header: &'a dyn Fn(&str) -> Option<&'a str>,
+    /// A request header by lowercase name, its values joined with `,` as
+    /// gRFC A43 asks, so no single value can stand for the whole header.
+    pub header: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// The outcome, with the rule that decided it.
@@ -249,7 +250,7 @@ impl Rule {
                     .is_some_and(|pool| any(&request.user_pools, pool)))
             && request.headers.iter().all(|header| {
                 (call.header)(&header.key.to_ascii_lowercase())
-                    .is_some_and(|value| any(&header.values, value))
+                    .is_some_and(|value| any(&header.values, &value))
             })
     }
 }
@@ -287,7 +288,7 @@ mod tests {
     }
 
     fn decide(policy: &Policy, principals: &[&str], path: &str, pool: Option<&str>) -> Decision {
-        let no_headers = |_: &str| None;
+        let no_headers = |_: &str| None::<String>;
         policy.decide(&Call {
             principals,
             path,
@@ -359,7 +360,7 @@ mod tests {
     #[test]
     fn headers_must_all_match() {
         let policy = policy();
-        let canary = |name: &str| (name == "x-canary").then_some("yes");
+        let canary = |name: &str| (name == "x-canary").then(|| "yes".to_owned());
         let call = Call {
             principals: &["canary"],
             path: STOP,

@@ -96,13 +96,14 @@ pub fn watch(files: Vec<Arc<dyn Reload>>, interval: Duration) {
     if files.is_empty() {
         return;
     }
+    // Registered before returning: a SIGHUP's default action ends the
+    // process, so one that came before the task first ran would kill it.
+    #[cfg(unix)]
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     tokio::spawn(async move {
         // The files were just loaded: the first check is one interval away.
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        #[cfg(unix)]
-        let mut hangups =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         loop {
             #[cfg(unix)]
             let hangup = async {

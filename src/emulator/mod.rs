@@ -410,8 +410,9 @@ fn run(
             let all: Vec<Value> = pools.jobs(&pool)?.map(Job::to_json).collect();
             let page: Vec<Value> = all.iter().skip(skip).take(max as usize).cloned().collect();
             let mut output = json!({ "UserImportJobs": page });
-            if skip + (max as usize) < all.len() {
-                output["PaginationToken"] = json!((skip + max as usize).to_string());
+            let next = skip.saturating_add(max as usize);
+            if next < all.len() {
+                output["PaginationToken"] = json!(next.to_string());
             }
             Ok(output)
         }

@@ -83,7 +83,7 @@ async fn reflection_v1alpha_lists_the_service_for_older_grpcurl() {
 }
 
 #[tokio::test]
-async fn health_serves_then_turns_not_serving_when_shutdown_begins() {
+async fn health_serves_then_turns_not_serving_when_shutdown_begins_and_watches_end() {
     let mut app = spawn_app().await;
     let mut health = HealthClient::new(channel(app.addr).await);
     for service in ["", SERVICE] {
@@ -119,8 +119,12 @@ async fn health_serves_then_turns_not_serving_when_shutdown_begins() {
         .unwrap()
         .unwrap();
     assert_eq!(update.status(), ServingStatus::NotServing);
-    drop(watch);
-    drop(health);
+    // The watch ends, so it holds up the drain no longer than that (the
+    // grace period here is the default 30 s).
+    let end = tokio::time::timeout(Duration::from_secs(2), watch.message())
+        .await
+        .expect("the watch ends");
+    assert!(matches!(end, Ok(None)), "{end:?}");
     let result = tokio::time::timeout(Duration::from_secs(3), app.server_task())
         .await
         .expect("the server stops");

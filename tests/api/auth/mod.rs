@@ -245,19 +245,59 @@ async fn certificates_that_identify_no_one_are_unauthenticated() {
             secured.pki.expired_client("spiffe://corp.test/billing"),
             "CLIENT_CERTIFICATE_EXPIRED",
         ),
+        // Only a URI SAN may carry a SPIFFE ID: a CN spelled like one would
+        // pass for that identity in the policy.
+        (
+            secured.pki.client(&[], Some("spiffe://corp.test/billing")),
+            "CLIENT_CERTIFICATE_NO_IDENTITY",
+        ),
     ];
     for (cert, reason) in cases {
+        let caller = As::cert(cert);
         let status = secured
-            .stop_running(&As::cert(cert), BILLING_POOL)
+            .stop_running(&caller, BILLING_POOL)
             .await
             .unwrap_err();
         assert_refused(&status, Code::Unauthenticated, reason);
+        // Such a connection reaches health, which is open to all, and nothing else.
+        let health = HealthClient::new(secured.channel(&caller).await)
+            .check(HealthCheckRequest::default())
+            .await;
+        assert_eq!(code(health), Code::Ok, "{reason}");
+        let reflection = list_services(secured.channel(&caller).await).await;
+        assert_eq!(code(reflection), Code::Unauthenticated, "{reason}");
     }
     let status = secured
         .stop_running(&As::default(), BILLING_POOL)
         .await
         .unwrap_err();
     assert_refused(&status, Code::Unauthenticated, "CREDENTIALS_MISSING");
+    assert_eq!(
+        secured.app.cognito_stop_calls(),
+        0,
+        "Cognito received no call"
+    );
+}
+
+#[tokio::test]
+async fn a_body_of_several_messages_is_refused_before_the_policy() {
+    let secured = Secured::start(POLICY).await;
+    let operator = As::cert(secured.pki.client(&["ops.corp.test"], None));
+    let job = secured.app.job_in(DEMO_POOL, JobStatus::InProgress);
+    let mut grpc = tonic::client::Grpc::new(secured.channel(&operator).await);
+    grpc.ready().await.unwrap();
+    // The first message is what tonic would hand the handler; the policy
+    // must not judge the call by anything else.
+    let messages = tokio_stream::iter([request(DEMO_POOL, &job.job_id), request("", "")]);
+    let path =
+        http::uri::PathAndQuery::from_static("/importjob.v1.ImportJobService/StopUserImportJob");
+    let codec =
+        tonic_prost::ProstCodec::<StopUserImportJobRequest, StopUserImportJobResponse>::default();
+    let status = grpc
+        .client_streaming(Request::new(messages), path, codec)
+        .await
+        .unwrap_err();
+    details(&status, Code::InvalidArgument, "MESSAGE_MALFORMED", SERVICE);
     assert_eq!(
         secured.app.cognito_stop_calls(),
         0,
