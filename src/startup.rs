@@ -156,8 +156,20 @@ impl Application {
                 banner.push_str(&format!("    {job:<26} {status}\n"));
             }
         }
+        // The line works as pasted on a plaintext, unauthenticated run; with
+        // TLS or a policy, the caller's flags must be added.
+        let (transport, note) = if self.service.tls.is_some() {
+            (
+                "-cacert SERVER_CA.pem",
+                " (add your TLS and credential flags)",
+            )
+        } else if self.service.authorize.requires_credentials() {
+            ("-plaintext", " (add -H 'authorization: Bearer <token>')")
+        } else {
+            ("-plaintext", "")
+        };
         banner.push_str(&format!(
-            "Stop a running job:\n  grpcurl -plaintext -d '{{\"user_pool_id\": \"{}\", \"job_id\": \"import-in-progress\"}}' {target} importjob.v1.ImportJobService/StopUserImportJob\n",
+            "Stop a running job{note}:\n  grpcurl {transport} -d '{{\"user_pool_id\": \"{}\", \"job_id\": \"import-in-progress\"}}' {target} importjob.v1.ImportJobService/StopUserImportJob\n",
             crate::emulator::DEMO_POOL
         ));
         eprintln!("{banner}");

@@ -227,6 +227,11 @@ impl AuthorizeLayer {
             authorizer: Arc::new(authorizer),
         }
     }
+
+    /// Whether calls must carry credentials: whenever a policy is in force.
+    pub fn requires_credentials(&self) -> bool {
+        self.authorizer.policy.is_some()
+    }
 }
 
 impl<S> Layer<S> for AuthorizeLayer {
