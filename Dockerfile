@@ -7,6 +7,9 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto ./proto
 COPY src ./src
+# Cargo.toml names these targets; the build does not compile them.
+COPY benches ./benches
+COPY tests ./tests
 RUN cargo build --release --locked --bin import-job-service
 
 # Run: glibc and nothing else (no shell, no package manager), as a non-root

@@ -15,6 +15,7 @@ use crate::{
         StopUserImportJobRequest, StopUserImportJobResponse,
         import_job_service_server::ImportJobService,
     },
+    telemetry::loggable,
     validation::StopRequest,
 };
 
@@ -79,16 +80,5 @@ impl ImportJobService for ImportJobs {
                 Err(ApiError::Cognito(error, request).into())
             }
         }
-    }
-}
-
-/// A caller's value as it may appear in a log line: valid ids are at most 55
-/// characters, so anything past 64 is cut rather than let a caller flood the
-/// logs.
-fn loggable(value: &str) -> &str {
-    const MAX_CHARS: usize = 64;
-    match value.char_indices().nth(MAX_CHARS) {
-        Some((end, _)) => &value[..end],
-        None => value,
     }
 }

@@ -55,3 +55,25 @@ where
         registry.with(format).try_init()
     }
 }
+
+/// A caller-supplied value as it may appear in a log line: valid ids have at
+/// most 55 characters, so anything past 64 is cut rather than let a caller
+/// flood the logs.
+pub fn loggable(value: &str) -> &str {
+    const MAX_CHARS: usize = 64;
+    match value.char_indices().nth(MAX_CHARS) {
+        Some((end, _)) => &value[..end],
+        None => value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable;
+
+    #[test]
+    fn caller_values_are_cut_at_64_characters() {
+        assert_eq!(loggable("import-abc"), "import-abc");
+        assert_eq!(loggable(&"é".repeat(100)).chars().count(), 64);
+    }
+}

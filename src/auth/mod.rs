@@ -44,6 +44,7 @@ use crate::{
     error::ApiError,
     layers::BoxFuture,
     proto::StopUserImportJobRequest,
+    telemetry::loggable,
     tls::{ClientCertificate, TlsConnectionInfo},
 };
 use jwt::{JwtSettings, KeySet, TokenError};
@@ -445,8 +446,8 @@ fn audit(
         caller = %caller,
         proof = %proofs.join("+"),
         method,
-        user_pool_id = user_pool_id.map(truncate),
-        job_id = job_id.map(truncate),
+        user_pool_id = user_pool_id.map(loggable),
+        job_id = job_id.map(loggable),
         decision = outcome,
         rule = decision.rule(),
         policy,
@@ -464,15 +465,6 @@ fn audit_unauthenticated(method: &str, failure: AuthFailure) {
         rule = "authentication",
         "authorization decision"
     );
-}
-
-/// Caller-supplied ids in the audit trail are cut at 64 characters (valid
-/// ones have at most 55).
-fn truncate(value: &str) -> &str {
-    match value.char_indices().nth(64) {
-        Some((end, _)) => &value[..end],
-        None => value,
-    }
 }
 
 #[cfg(test)]
