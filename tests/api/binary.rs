@@ -140,7 +140,7 @@ impl Drop for Running {
 }
 
 #[tokio::test]
-async fn sigterm_turns_health_off_and_exits_0() {
+async fn sigterm_drains_and_exits_0() {
     let mut running = Running::start(&["--insecure-allow-unauthenticated"]);
     let mut health = HealthClient::new(channel(running.addr).await);
     let status = health
