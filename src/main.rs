@@ -12,6 +12,13 @@ async fn main() -> std::process::ExitCode {
         eprintln!("import-job-service: cannot set up logging: {error}");
         return std::process::ExitCode::FAILURE;
     }
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(error) => {
+            eprintln!("import-job-service: cannot catch shutdown signals: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let application = match Application::build(&settings).await {
         Ok(application) => application,
         Err(error) => {
@@ -24,7 +31,7 @@ async fn main() -> std::process::ExitCode {
         }
     };
     application.announce();
-    match application.run_until(shutdown_signal()).await {
+    match application.run_until(shutdown).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "server failed");

@@ -118,16 +118,17 @@ impl Running {
 
     /// Reads log lines until one contains `text`.
     fn wait_for_line(&mut self, text: &str) -> String {
+        let mut seen = String::new();
         loop {
             let mut line = String::new();
-            assert_ne!(
-                self.stderr.read_line(&mut line).unwrap(),
-                0,
-                "the service exited before logging {text:?}"
-            );
+            if self.stderr.read_line(&mut line).unwrap() == 0 {
+                let status = self.child.wait().unwrap();
+                panic!("the service exited ({status}) before logging {text:?}; it logged:\n{seen}");
+            }
             if line.contains(text) {
                 return line;
             }
+            seen.push_str(&line);
         }
     }
 }
