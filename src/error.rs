@@ -13,7 +13,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::{
     auth::AuthFailure,
     cognito::{CognitoError, Failure, ServiceFailure},
-    validation::{FieldViolation, StopRequest, UserPoolId},
+    validation::{FieldViolation, StopRequest, UserPoolId, cognito_message},
 };
 
 /// `ErrorInfo.domain` of errors that came from Cognito.
@@ -22,6 +22,15 @@ pub const COGNITO_DOMAIN: &str = "cognito-idp.amazonaws.com";
 pub const SERVICE_DOMAIN: &str = "importjob.v1.ImportJobService";
 /// Response metadata key holding the AWS request id.
 pub const REQUEST_ID_KEY: &str = "x-amzn-requestid";
+
+/// `ErrorInfo.metadata` key: the AWS error code Cognito answered with (or
+/// would have, for a request the service rejected as Cognito would).
+pub const AWS_ERROR_CODE_KEY: &str = "awsErrorCode";
+/// `ErrorInfo.metadata` key: Cognito's own words, where the status message
+/// is the service's.
+pub const AWS_ERROR_MESSAGE_KEY: &str = "awsErrorMessage";
+/// `ErrorInfo.metadata` key: the id AWS gave the request.
+pub const AWS_REQUEST_ID_KEY: &str = "awsRequestId";
 
 /// How long to wait before retrying after throttling or a Cognito failure:
 /// about the SDK's own first backoff, after its retries were used up.
@@ -58,10 +67,22 @@ impl From<ApiError> for Status {
                     .iter()
                     .map(|v| format!("{} {}", v.field, v.description))
                     .collect();
+                // What Cognito would have answered, for tools that print
+                // AWS's errors: the same line whichever side rejected the call.
+                let metadata = HashMap::from([
+                    (
+                        AWS_ERROR_CODE_KEY.to_owned(),
+                        "InvalidParameterException".to_owned(),
+                    ),
+                    (
+                        AWS_ERROR_MESSAGE_KEY.to_owned(),
+                        cognito_message(&violations),
+                    ),
+                ]);
                 for violation in violations {
                     details.add_bad_request_violation(violation.field, violation.description);
                 }
-                details.set_error_info("INVALID_REQUEST", SERVICE_DOMAIN, HashMap::new());
+                details.set_error_info("INVALID_REQUEST", SERVICE_DOMAIN, metadata);
                 (
                     Code::InvalidArgument,
                     format!("invalid request: {}", fields.join("; ")),
@@ -189,8 +210,8 @@ fn cognito_status(
                 ServiceFailure::Other => (Code::Unknown, "UNKNOWN_AWS_ERROR", said("Cognito answered with an unknown error")),
             };
             let mut metadata = HashMap::new();
-            metadata.insert("awsErrorCode".to_owned(), aws_error_code.clone().unwrap_or_default());
-            metadata.insert("awsRequestId".to_owned(), request_id.clone().unwrap_or_default());
+            metadata.insert(AWS_ERROR_CODE_KEY.to_owned(), aws_error_code.clone().unwrap_or_default());
+            metadata.insert(AWS_REQUEST_ID_KEY.to_owned(), request_id.clone().unwrap_or_default());
             details.set_error_info(reason, COGNITO_DOMAIN, metadata);
             return (code, text, request_id);
         }
@@ -218,7 +239,7 @@ fn cognito_status(
     };
     let mut metadata = HashMap::new();
     if let Some(id) = &request_id {
-        metadata.insert("awsRequestId".to_owned(), id.clone());
+        metadata.insert(AWS_REQUEST_ID_KEY.to_owned(), id.clone());
     }
     details.set_error_info(reason, SERVICE_DOMAIN, metadata);
     (code, text, request_id)
@@ -227,6 +248,7 @@ fn cognito_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validation::JobId;
     use tonic_types::ErrorDetail;
 
     fn request() -> StopRequest {
@@ -406,10 +428,7 @@ mod tests {
                 vec!["ResourceInfo"],
             ),
             (
-                ApiError::InvalidRequest(vec![FieldViolation {
-                    field: "job_id",
-                    description: "is required".to_owned(),
-                }]),
+                ApiError::InvalidRequest(vec![JobId::parse("").unwrap_err()]),
                 Code::InvalidArgument,
                 "INVALID_REQUEST",
                 SERVICE_DOMAIN,

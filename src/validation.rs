@@ -19,6 +19,25 @@ const JOB_ID_PREFIX: &str = "import-";
 pub struct FieldViolation {
     pub field: &'static str,
     pub description: String,
+    /// The same violation as Cognito words it, one phrase per broken
+    /// constraint (see [`cognito_message`]).
+    pub cognito: Vec<String>,
+}
+
+/// Cognito's own message for a request with these violations, word for
+/// word: the emulator answers with it, and the service hands it to callers
+/// that print AWS's errors (importjobctl prints what the AWS CLI prints).
+pub fn cognito_message(violations: &[FieldViolation]) -> String {
+    let phrases: Vec<&str> = violations
+        .iter()
+        .flat_map(|v| v.cognito.iter().map(String::as_str))
+        .collect();
+    let plural = if phrases.len() == 1 { "" } else { "s" };
+    format!(
+        "{} validation error{plural} detected: {}",
+        phrases.len(),
+        phrases.join("; ")
+    )
 }
 
 /// A user pool id that satisfies Cognito's constraints.
@@ -53,13 +72,20 @@ impl StopRequest {
 }
 
 impl UserPoolId {
+    /// Cognito's pattern, as its API model and messages spell it.
+    pub const PATTERN: &str = r"[\w-]+_[0-9a-zA-Z]+";
+
     pub fn parse(value: &str) -> Result<Self, FieldViolation> {
-        check_user_pool_id(value)
-            .map(|()| Self(value.to_owned()))
-            .map_err(|description| FieldViolation {
-                field: "user_pool_id",
-                description,
-            })
+        let example =
+            "a region, an underscore and an alphanumeric id, for example us-east-1_AbC123";
+        Rule {
+            field: "user_pool_id",
+            member: "userPoolId",
+            pattern: Self::PATTERN,
+            example,
+        }
+        .check(value, matches_user_pool_id(value))
+        .map(|()| Self(value.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -74,13 +100,18 @@ impl UserPoolId {
 }
 
 impl JobId {
+    /// Cognito's pattern, as its API model and messages spell it.
+    pub const PATTERN: &str = "import-[0-9a-zA-Z-]+";
+
     pub fn parse(value: &str) -> Result<Self, FieldViolation> {
-        check_job_id(value)
-            .map(|()| Self(value.to_owned()))
-            .map_err(|description| FieldViolation {
-                field: "job_id",
-                description,
-            })
+        Rule {
+            field: "job_id",
+            member: "jobId",
+            pattern: Self::PATTERN,
+            example: "for example import-Zw9Ai2e2Xy",
+        }
+        .check(value, matches_job_id(value))
+        .map(|()| Self(value.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -108,49 +139,73 @@ fn is_alphanumeric_id(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-fn check_length(value: &str) -> Result<(), String> {
-    match value.chars().count() {
-        0 => Err("is required".to_owned()),
-        n if n > MAX_ID_LEN => Err(format!(
-            "must be at most {MAX_ID_LEN} characters long, got {n}"
-        )),
-        _ => Ok(()),
-    }
+/// One field's constraints: a length of 1 to [`MAX_ID_LEN`] characters and
+/// a pattern that must match the whole value.
+struct Rule {
+    field: &'static str,
+    /// The member's name in Cognito's messages.
+    member: &'static str,
+    pattern: &'static str,
+    example: &'static str,
 }
 
-/// `[\w-]+_[0-9a-zA-Z]+`: since `\w` contains `_`, this holds exactly when the
-/// string is made of `[\w-]`, and its last underscore has at least one
-/// character before it and only alphanumerics, at least one, after it.
-fn check_user_pool_id(value: &str) -> Result<(), String> {
-    check_length(value)?;
-    let shape = || {
-        format!(
-            "must match [\\w-]+_[0-9a-zA-Z]+ (a region, an underscore and an alphanumeric id, \
-             for example us-east-1_AbC123), got {value:?}"
-        )
-    };
-    if !value.chars().all(|c| is_word(c) || c == '-') {
-        return Err(shape());
-    }
-    match value.rfind('_') {
-        Some(i) if i > 0 && is_alphanumeric_id(&value[i + 1..]) => Ok(()),
-        _ => Err(shape()),
-    }
-}
-
-fn check_job_id(value: &str) -> Result<(), String> {
-    check_length(value)?;
-    let shape = || {
-        format!("must match import-[0-9a-zA-Z-]+ (for example import-Zw9Ai2e2Xy), got {value:?}")
-    };
-    match value.strip_prefix(JOB_ID_PREFIX) {
-        Some(rest)
-            if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
-        {
-            Ok(())
+impl Rule {
+    fn check(&self, value: &str, matches: bool) -> Result<(), FieldViolation> {
+        let length = value.chars().count();
+        let mut cognito = Vec::new();
+        let mut broken = |constraint: String| {
+            cognito.push(format!(
+                "Value '{value}' at '{}' failed to satisfy constraint: Member must {constraint}",
+                self.member
+            ));
+        };
+        if length == 0 {
+            broken("have length greater than or equal to 1".to_owned());
         }
-        _ => Err(shape()),
+        if length > MAX_ID_LEN {
+            broken(format!("have length less than or equal to {MAX_ID_LEN}"));
+        }
+        if !matches {
+            broken(format!(
+                "satisfy regular expression pattern: {}",
+                self.pattern
+            ));
+        }
+        let description = match length {
+            _ if cognito.is_empty() => return Ok(()),
+            0 => "is required".to_owned(),
+            n if n > MAX_ID_LEN => {
+                format!("must be at most {MAX_ID_LEN} characters long, got {n}")
+            }
+            _ => format!(
+                "must match {} ({}), got {value:?}",
+                self.pattern, self.example
+            ),
+        };
+        Err(FieldViolation {
+            field: self.field,
+            description,
+            cognito,
+        })
     }
+}
+
+/// The whole of `[\w-]+_[0-9a-zA-Z]+`: since `\w` contains `_`, this holds
+/// exactly when the string is made of `[\w-]`, and its last underscore has at
+/// least one character before it and only alphanumerics, at least one, after
+/// it.
+fn matches_user_pool_id(value: &str) -> bool {
+    value.chars().all(|c| is_word(c) || c == '-')
+        && value
+            .rfind('_')
+            .is_some_and(|i| i > 0 && is_alphanumeric_id(&value[i + 1..]))
+}
+
+/// The whole of `import-[0-9a-zA-Z-]+`.
+fn matches_job_id(value: &str) -> bool {
+    value.strip_prefix(JOB_ID_PREFIX).is_some_and(|rest| {
+        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    })
 }
 
 #[cfg(test)]
@@ -247,6 +302,31 @@ mod tests {
         let only_job = StopRequest::parse("us-east-1_A", "").unwrap_err();
         assert_eq!(only_job.len(), 1);
         assert_eq!(only_job[0].field, "job_id");
+    }
+
+    #[test]
+    fn cognito_words_every_broken_constraint() {
+        let violations = StopRequest::parse("us-east-1_ab-c", "import-ab_c").unwrap_err();
+        assert_eq!(
+            cognito_message(&violations),
+            "2 validation errors detected: \
+             Value 'us-east-1_ab-c' at 'userPoolId' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: [\\w-]+_[0-9a-zA-Z]+; \
+             Value 'import-ab_c' at 'jobId' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: import-[0-9a-zA-Z-]+"
+        );
+        let empty = JobId::parse("").unwrap_err();
+        assert_eq!(
+            cognito_message(&[empty]),
+            "2 validation errors detected: \
+             Value '' at 'jobId' failed to satisfy constraint: \
+             Member must have length greater than or equal to 1; \
+             Value '' at 'jobId' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: import-[0-9a-zA-Z-]+"
+        );
+        let long = JobId::parse(&format!("import-{}", "a".repeat(MAX_ID_LEN))).unwrap_err();
+        assert_eq!(long.cognito.len(), 1);
+        assert!(long.cognito[0].ends_with("Member must have length less than or equal to 55"));
     }
 
     #[test]

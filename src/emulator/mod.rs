@@ -28,7 +28,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, task::JoinHandle};
 
-use crate::validation::{JobId, MAX_ID_LEN, UserPoolId};
+use crate::validation::{StopRequest, UserPoolId, cognito_message};
 pub use jobs::{Job, JobStatus, Pools};
 
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
@@ -375,15 +375,15 @@ fn run(
     let job_json = |job: &Job| json!({ "UserImportJob": job.to_json() });
     match operation {
         "StopUserImportJob" => {
-            let (pool, job) = (pool_id(input, region)?, job_id(input)?);
+            let (pool, job) = pool_and_job_ids(input, region)?;
             Ok(job_json(pools.stop(&pool, &job)?))
         }
         "StartUserImportJob" => {
-            let (pool, job) = (pool_id(input, region)?, job_id(input)?);
+            let (pool, job) = pool_and_job_ids(input, region)?;
             Ok(job_json(pools.start(&pool, &job)?))
         }
         "DescribeUserImportJob" => {
-            let (pool, job) = (pool_id(input, region)?, job_id(input)?);
+            let (pool, job) = pool_and_job_ids(input, region)?;
             Ok(job_json(pools.job(&pool, &job)?))
         }
         "CreateUserImportJob" => {
@@ -437,35 +437,30 @@ fn required_string(input: &Input, member: &str) -> Result<String, Failure> {
 /// call was signed for.
 fn pool_id(input: &Input, region: Option<&str>) -> Result<String, Failure> {
     let value = required_string(input, "UserPoolId")?;
-    let pool = UserPoolId::parse(&value)
-        .map_err(|_| constraint_violation(&value, "userPoolId", r"[\w-]+_[0-9a-zA-Z]+"))?;
+    let pool =
+        UserPoolId::parse(&value).map_err(|violation| invalid(cognito_message(&[violation])))?;
+    in_region(pool, region)
+}
+
+/// The pool id and job id, both checked before either is answered for, as
+/// Cognito reports every broken constraint at once.
+fn pool_and_job_ids(input: &Input, region: Option<&str>) -> Result<(String, String), Failure> {
+    let pool = required_string(input, "UserPoolId")?;
+    let job = required_string(input, "JobId")?;
+    let request = StopRequest::parse(&pool, &job)
+        .map_err(|violations| invalid(cognito_message(&violations)))?;
+    Ok((in_region(request.user_pool_id, region)?, job))
+}
+
+fn in_region(pool: UserPoolId, region: Option<&str>) -> Result<String, Failure> {
     if region.is_some_and(|region| region != pool.region_prefix()) {
         return Err(jobs::Rejection {
             error_type: "ResourceNotFoundException",
-            message: format!("User pool {value} does not exist."),
+            message: format!("User pool {pool} does not exist."),
         }
         .into());
     }
-    Ok(value)
-}
-
-fn job_id(input: &Input) -> Result<String, Failure> {
-    let value = required_string(input, "JobId")?;
-    JobId::parse(&value)
-        .map_err(|_| constraint_violation(&value, "jobId", "import-[0-9a-zA-Z-]+"))?;
-    Ok(value)
-}
-
-/// Cognito's wording for a value that breaks its model's constraints.
-fn constraint_violation(value: &str, member: &str, pattern: &str) -> Failure {
-    let constraint = if value.is_empty() || value.chars().count() > MAX_ID_LEN {
-        format!("Member must have length between 1 and {MAX_ID_LEN}")
-    } else {
-        format!("Member must satisfy regular expression pattern: {pattern}")
-    };
-    invalid(format!(
-        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
-    ))
+    Ok(pool.as_str().to_owned())
 }
 
 /// `UserPoolId` -> `userPoolId`.
@@ -538,7 +533,11 @@ mod tests {
                 .map(|j| j.job_id.clone())
                 .collect();
             assert_eq!(ids.len(), JobStatus::ALL.len());
-            assert!(ids.iter().all(|id| JobId::parse(id).is_ok()), "{ids:?}");
+            assert!(
+                ids.iter()
+                    .all(|id| crate::validation::JobId::parse(id).is_ok()),
+                "{ids:?}"
+            );
         }
         assert!(pools.job(DEMO_POOL, "import-in-progress").is_ok());
     }
@@ -547,14 +546,12 @@ mod tests {
     fn invalid_ids_get_cognitos_wording() {
         let input: Input =
             serde_json::from_str(r#"{"UserPoolId":"us-east-1_X","JobId":"import_bad"}"#).unwrap();
-        let failure = job_id(&input).unwrap_err();
+        let failure = pool_and_job_ids(&input, None).unwrap_err();
         assert_eq!(failure.error_type, "InvalidParameterException");
-        assert!(
-            failure
-                .message
-                .contains("at 'jobId' failed to satisfy constraint"),
-            "{}",
-            failure.message
+        assert_eq!(
+            failure.message,
+            "1 validation error detected: Value 'import_bad' at 'jobId' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: import-[0-9a-zA-Z-]+"
         );
     }
 }

@@ -4,6 +4,7 @@
 
 mod auth;
 mod binary;
+mod cli;
 mod errors;
 mod helpers;
 mod lifecycle;

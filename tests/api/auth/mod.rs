@@ -19,6 +19,7 @@ use tonic::{Code, Request, Response, Status, metadata::MetadataValue, transport:
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::{
+    cli::importjobctl,
     errors::wait_for,
     helpers::{LOGS, TestApp, details, request, spawn_app_with},
 };
@@ -784,4 +785,99 @@ async fn a_changed_jwks_is_swapped_in() {
         .files
         .write("jwks.json", &jwks(&[&secured.rsa, &rotated]));
     wait_for_code(&secured, &caller, BILLING_POOL, Code::Ok).await;
+}
+
+#[tokio::test]
+async fn importjobctl_calls_with_a_client_certificate_or_a_token_file() {
+    let secured = Secured::start(POLICY).await;
+    let files = &secured.files;
+    let billing = secured.pki.client(&["spiffe://corp.test/billing"], None);
+    files.write("billing.pem", &billing.cert);
+    files.write("billing.key", &billing.key);
+    files.write("token", &secured.ed.sign(&claims("billing-batch")));
+    let endpoint = format!("https://{}", secured.app.addr);
+    let tls = [
+        "--ca-bundle",
+        &files.path("ca.pem"),
+        "--tls-server-name",
+        "localhost",
+    ];
+    let stop = |job: &'static str| {
+        [
+            "stop-user-import-job",
+            "--user-pool-id",
+            BILLING_POOL,
+            "--job-id",
+            job,
+        ]
+    };
+
+    let (cert, key) = (files.path("billing.pem"), files.path("billing.key"));
+    let with_cert = [
+        &tls[..],
+        &["--client-cert", &cert, "--client-key", &key],
+        &stop("import-target"),
+    ]
+    .concat();
+    let output = importjobctl(&endpoint, &with_cert, &[]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("\"Status\": \"Stopped\""), "{stdout}");
+
+    let token_file = files.path("token");
+    let with_token = [
+        &tls[..],
+        &["--token-file", &token_file],
+        &stop("import-second"),
+    ]
+    .concat();
+    let output = importjobctl(&endpoint, &with_token, &[]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    assert!(
+        !LOGS.text().contains(&token),
+        "the token never reaches a log line"
+    );
+
+    // The token from the environment, for a pool the caller does not own.
+    let elsewhere = [
+        &tls[..],
+        &[
+            "stop-user-import-job",
+            "--user-pool-id",
+            DEMO_POOL,
+            "--job-id",
+            "import-target",
+        ],
+    ]
+    .concat();
+    let output = importjobctl(
+        &endpoint,
+        &elsewhere,
+        &[("IMPORTJOBCTL_TOKEN", token.as_str())],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(254));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "\nAn error occurred (CALLER_NOT_ALLOWED) when calling the StopUserImportJob operation: \
+         the caller is not allowed to call /importjob.v1.ImportJobService/StopUserImportJob for this request\n"
+    );
+
+    let anonymous = [&tls[..], &stop("import-target")].concat();
+    let output = importjobctl(&endpoint, &anonymous, &[]).await;
+    assert_eq!(output.status.code(), Some(254));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("An error occurred (CREDENTIALS_MISSING)"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

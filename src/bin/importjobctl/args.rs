@@ -1,0 +1,159 @@
+//! The command line: the AWS CLI's for `cognito-idp stop-user-import-job`,
+//! plus how to reach and authenticate to the service.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Calls import-job-service the way `aws cognito-idp` calls Cognito: same
+/// command, flags, input files, output and exit codes, so a script moves over
+/// by changing one word.
+///
+/// Exit codes (as AWS CLI version 2 documents them): 0 success; 252 invalid
+/// command-line input; 253 invalid configuration (an unreadable token, CA or
+/// key file); 254 the service answered with an error; 255 anything else,
+/// connection failures and timeouts included; 130 interrupted by Ctrl-C.
+#[derive(Debug, Parser)]
+#[command(name = "importjobctl", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Stops a user import job: the service's StopUserImportJob, which is
+    /// Cognito's.
+    StopUserImportJob(StopUserImportJob),
+}
+
+/// Options every command takes, before or after the command's name.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The service's address: http://host:port, or https://host:port for TLS.
+    #[arg(
+        long,
+        global = true,
+        env = "IMPORTJOBCTL_ENDPOINT",
+        default_value = "http://127.0.0.1:50051",
+        value_parser = parse_endpoint
+    )]
+    pub endpoint: http::Uri,
+
+    /// PEM file of the CA that signed the service's certificate; without it,
+    /// an https endpoint is checked against the system's trusted roots.
+    #[arg(long, global = true, env = "IMPORTJOBCTL_CA_BUNDLE")]
+    pub ca_bundle: Option<PathBuf>,
+
+    /// The name the service's certificate must carry, when the endpoint's
+    /// host is not that name (an IP address, say).
+    #[arg(long, global = true, env = "IMPORTJOBCTL_TLS_SERVER_NAME")]
+    pub tls_server_name: Option<String>,
+
+    /// PEM file of this client's certificate, for mTLS (needs --client-key).
+    #[arg(
+        long,
+        global = true,
+        env = "IMPORTJOBCTL_CLIENT_CERT",
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+
+    /// PEM file of this client's private key, for mTLS (needs --client-cert).
+    #[arg(
+        long,
+        global = true,
+        env = "IMPORTJOBCTL_CLIENT_KEY",
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
+
+    /// File holding the bearer token (a JWT) to send. The token itself is
+    /// never a flag, so it never shows in `ps`; IMPORTJOBCTL_TOKEN may hold
+    /// it instead.
+    #[arg(long, global = true, env = "IMPORTJOBCTL_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, global = true, env = "IMPORTJOBCTL_OUTPUT", value_enum, default_value_t = Output::Json)]
+    pub output: Output,
+
+    /// A JMESPath query applied to the response before it is printed.
+    #[arg(long, global = true)]
+    pub query: Option<String>,
+
+    /// How dates print: `none` (epoch seconds, as the AWS CLI version 1
+    /// prints them) or `iso8601` (in the local time zone).
+    #[arg(long, global = true, env = "IMPORTJOBCTL_TIMESTAMP_FORMAT", value_enum, default_value_t = TimestampFormat::None)]
+    pub cli_timestamp_format: TimestampFormat,
+
+    /// Seconds to wait for the connection; 0 waits as long as it takes.
+    #[arg(long, global = true, default_value_t = 60)]
+    pub cli_connect_timeout: u64,
+
+    /// Seconds to wait for the answer, sent to the service as the call's
+    /// deadline; 0 waits as long as it takes.
+    #[arg(long, global = true, default_value_t = 60)]
+    pub cli_read_timeout: u64,
+}
+
+/// `stop-user-import-job`'s own parameters.
+#[derive(Debug, Args)]
+pub struct StopUserImportJob {
+    /// The ID of the user pool that you want to stop.
+    #[arg(long)]
+    pub user_pool_id: Option<String>,
+
+    /// The ID of a running user import job.
+    #[arg(long)]
+    pub job_id: Option<String>,
+
+    /// The parameters as JSON, inline or `file://path`; flags given too
+    /// override its values.
+    #[arg(long, value_name = "JSON", conflicts_with = "cli_input_yaml")]
+    pub cli_input_json: Option<String>,
+
+    /// The parameters as YAML, inline or `file://path`; flags given too
+    /// override its values.
+    #[arg(long, value_name = "YAML")]
+    pub cli_input_yaml: Option<String>,
+
+    /// Prints a skeleton and calls nothing: `input` (the default) and
+    /// `yaml-input` for --cli-input-json and --cli-input-yaml, `output` for
+    /// the response (after checking the other parameters).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "input")]
+    pub generate_cli_skeleton: Option<Skeleton>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Json,
+    Yaml,
+    Text,
+    Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimestampFormat {
+    /// Epoch seconds with milliseconds, as Cognito sends them.
+    #[value(alias = "wire")]
+    None,
+    Iso8601,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Skeleton {
+    Input,
+    YamlInput,
+    Output,
+}
+
+fn parse_endpoint(value: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = value.parse().map_err(|error| format!("{error}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(_)) => Ok(uri),
+        _ => Err("expected http://host:port or https://host:port".to_owned()),
+    }
+}
