@@ -5,8 +5,9 @@ Fenced blocks tagged after their language drive it, in order:
   ```sh setup    run as a bash script from the repository root
   ```sh server   a command that starts the service: started in the background
                  (stopping the previous one), and awaited until health answers
-  ```sh calls    grpcurl lines against the running service: a line with
-                 -format-error must fail with decoded error details, every
+  ```sh calls    grpcurl and `cargo run` lines against the running service:
+                 a line with -format-error must fail with decoded error
+                 details, a line ending in `# exit N` must exit N, every
                  other line must succeed
 The first server's start-up banner carries a grpcurl line; it must work too.
 """
@@ -76,7 +77,11 @@ class Server:
 def check_call(line):
     result = subprocess.run(["bash", "-c", line], cwd=ROOT, capture_output=True, text=True)
     output = result.stdout + result.stderr
-    if "-format-error" in line:
+    exit_code = re.search(r"#\s*exit (\d+)\s*$", line)
+    if exit_code:
+        ok = result.returncode == int(exit_code.group(1))
+        expectation = f"exit {exit_code.group(1)}"
+    elif "-format-error" in line:
         ok = result.returncode != 0 and "google.rpc.ErrorInfo" in output and "Error parsing" not in output
         expectation = "an error with decoded details"
     else:
@@ -114,7 +119,7 @@ def main():
                         failures += 1
             elif tag == "calls":
                 for line in lines:
-                    if line.startswith("grpcurl ") and not check_call(line):
+                    if line.startswith(("grpcurl ", "cargo run ")) and not check_call(line):
                         failures += 1
     finally:
         if server:
