@@ -5,11 +5,17 @@
 //! version 1 on PyPI, which exits 255 on a service error where importjobctl
 //! exits 254, as version 2 does.
 
-use std::process::Output;
+use std::{
+    process::{Output, Stdio},
+    time::Duration,
+};
 
-use import_job_service::emulator::{DEMO_POOL, JobStatus};
+use import_job_service::emulator::{DEMO_POOL, Fault, JobStatus};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::{
+    errors::wait_for,
+    helpers::{TestApp, spawn_app},
+};
 
 const IMPORTJOBCTL: &str = env!("CARGO_BIN_EXE_importjobctl");
 
@@ -340,4 +346,47 @@ async fn exit_codes_follow_the_aws_cli_version_2() {
     let help = importjobctl(&endpoint(&app), &["stop-user-import-job", "--help"], &[]).await;
     assert!(help.status.success());
     assert!(text(&help.stdout).contains("--cli-input-json"));
+}
+
+#[tokio::test]
+async fn ctrl_c_exits_130_and_a_slow_answer_meets_the_read_timeout() {
+    let app = spawn_app().await;
+    app.inject(Fault::Delay(Duration::from_secs(5)), 2);
+    let job = app.job_in(DEMO_POOL, JobStatus::InProgress);
+    let stop = [
+        "stop-user-import-job",
+        "--user-pool-id",
+        DEMO_POOL,
+        "--job-id",
+        &job.job_id,
+    ];
+
+    let child = tokio::process::Command::new(IMPORTJOBCTL)
+        .args(["--endpoint", &endpoint(&app)])
+        .args(stop)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(|| app.cognito_stop_calls() == 1).await;
+    let kill = tokio::process::Command::new("kill")
+        .args(["-INT", &child.id().unwrap().to_string()])
+        .status()
+        .await
+        .unwrap();
+    assert!(kill.success());
+    let interrupted = child.wait_with_output().await.unwrap();
+    assert_eq!(interrupted.status.code(), Some(130));
+    assert!(interrupted.stdout.is_empty());
+
+    let with_timeout = [&["--cli-read-timeout", "1"][..], &stop].concat();
+    let late = importjobctl(&endpoint(&app), &with_timeout, &[]).await;
+    let stderr = text(&late.stderr);
+    // Whichever comes first: the service's DEADLINE_EXCEEDED, or the
+    // client's own timer.
+    match late.status.code() {
+        Some(254) => assert!(stderr.contains("(DEADLINE_EXCEEDED)"), "{stderr}"),
+        Some(255) => assert!(stderr.contains("Read timeout on endpoint URL"), "{stderr}"),
+        other => panic!("exit {other:?}: {stderr}"),
+    }
 }
