@@ -11,3 +11,4 @@ mod lifecycle;
 mod logs;
 mod stop;
 mod validation;
+mod validation_cases;
