@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Runs the clients in examples/ against the service and checks what they print.
+
+Builds the service, and for each example starts it afresh on the emulator
+(stopping a job changes the emulator's state), on a free loopback port read
+from its "import-job-service listening" log line, runs the example with that
+address, and compares its output with EXPECTED, line for line. Any
+difference, a failed example or a server that does not start or stop cleanly
+fails the run.
+
+Needs: examples/python/requirements.txt installed for python3, and
+`npm ci` run in examples/node (.ci/run does both).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BINARY = os.path.join(ROOT, "target", "debug", "import-job-service")
+
+EXAMPLES = {
+    "python": [sys.executable, "examples/python/client.py"],
+    "node": ["node", "examples/node/client.js"],
+}
+
+EXPECTED = """\
+stopped import-in-progress in us-east-1_ImportDemo
+  job_name: InProgress demo
+  status: USER_IMPORT_JOB_STATUS_STOPPED
+  imported/skipped/failed users: 120/3/1
+  completion_message: The Import Job was stopped by the developer.
+error: INVALID_ARGUMENT: invalid request: job_id must match import-[0-9a-zA-Z-]+ (for example import-Zw9Ai2e2Xy), got "bad"
+  ErrorInfo: reason=INVALID_REQUEST domain=importjob.v1.ImportJobService
+    metadata awsErrorCode=InvalidParameterException
+    metadata awsErrorMessage=1 validation error detected: Value 'bad' at 'jobId' failed to satisfy constraint: Member must satisfy regular expression pattern: import-[0-9a-zA-Z-]+
+  BadRequest: job_id: must match import-[0-9a-zA-Z-]+ (for example import-Zw9Ai2e2Xy), got "bad"
+""".splitlines()
+
+
+class Server:
+    """The service on the emulator, as a child process on a free port."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [BINARY, "--local-cognito", "--insecure-allow-unauthenticated",
+             "--listen", "127.0.0.1:0", "--log-format", "json"],
+            cwd=ROOT, env={}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+        )
+        self.log = []
+        self.addr = None
+        for line in self.process.stderr:
+            self.log.append(line)
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            fields = event.get("fields", {}) if isinstance(event, dict) else {}
+            if fields.get("message") == "import-job-service listening":
+                self.addr = fields["addr"]
+                break
+        if self.addr is None:
+            self.process.wait()
+            sys.exit(f"FAIL: the service exited ({self.process.returncode}) before listening:\n"
+                     + "".join(self.log))
+        # Keep reading, so the service never blocks on a full pipe.
+        self.reader = threading.Thread(target=lambda: self.log.extend(self.process.stderr), daemon=True)
+        self.reader.start()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            return "did not stop within 40 s of SIGTERM"
+        self.reader.join(timeout=5)
+        return None if code == 0 else f"exited {code} on SIGTERM"
+
+
+def run(name, command):
+    server = Server()
+    try:
+        print(f"{name}: {' '.join(command)} {server.addr}")
+        try:
+            result = subprocess.run([*command, server.addr], cwd=ROOT, capture_output=True, text=True,
+                                    timeout=180, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return [f"{name}: did not finish within 180 s"]
+    finally:
+        stop_problem = server.stop()
+    problems = []
+    if result.returncode != 0:
+        problems.append(f"{name}: exited {result.returncode}")
+    got = result.stdout.splitlines()
+    if got != EXPECTED:
+        width = max(len(got), len(EXPECTED))
+        rows = []
+        for i in range(width):
+            want = EXPECTED[i] if i < len(EXPECTED) else "<no line>"
+            have = got[i] if i < len(got) else "<no line>"
+            if want != have:
+                rows.append(f"  line {i + 1}:\n    expected: {want}\n    got:      {have}")
+        problems.append(f"{name}: output differs from the expected lines:\n" + "\n".join(rows))
+    if stop_problem:
+        problems.append(f"{name}: the service {stop_problem}")
+    if problems:
+        problems.append(f"{name} stdout:\n{result.stdout}{name} stderr:\n{result.stderr}"
+                        f"service log:\n{''.join(server.log)}")
+    return problems
+
+
+def main():
+    subprocess.run(["cargo", "build", "--locked", "--bin", "import-job-service"], cwd=ROOT, check=True)
+    failed = 0
+    for name, command in EXAMPLES.items():
+        problems = run(name, command)
+        if problems:
+            failed += 1
+            print(f"FAIL: {name}")
+            for problem in problems:
+                print(problem)
+        else:
+            print(f"ok:   {name} printed the {len(EXPECTED)} expected lines")
+    print(f"examples: {len(EXAMPLES) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
