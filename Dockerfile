@@ -10,13 +10,20 @@ COPY src ./src
 # Cargo.toml names these targets; the build does not compile them.
 COPY benches ./benches
 COPY tests ./tests
-RUN cargo build --release --locked --bin import-job-service
+# build.rs also writes the API's descriptor set (every file, imports and
+# comments included) where IMPORT_JOB_SERVICE_PROTOSET says, for the image.
+RUN IMPORT_JOB_SERVICE_PROTOSET=/src/import_job_service.binpb \
+    cargo build --release --locked --bin import-job-service --bin importjobctl
 
 # Run: glibc and nothing else (no shell, no package manager), as a non-root
 # user. Credentials come from the environment at run time (an IAM role, or
 # AWS_* variables), never from the image.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/import-job-service /usr/local/bin/import-job-service
+# The client too, for calls from inside the container (`--entrypoint importjobctl`).
+COPY --from=build /src/target/release/importjobctl /usr/local/bin/importjobctl
+# The API's descriptor set, for `grpcurl -protoset` and JSON-transcoding proxies.
+COPY --from=build /src/import_job_service.binpb /usr/share/import-job-service/import_job_service.binpb
 USER 65532:65532
 EXPOSE 50051
 ENV IMPORT_JOB_SERVICE_LISTEN=0.0.0.0:50051 \
