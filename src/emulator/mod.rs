@@ -442,8 +442,8 @@ fn pool_id(input: &Input, region: Option<&str>) -> Result<String, Failure> {
     in_region(pool, region)
 }
 
-/// The pool id and job id, both checked before either is answered for, as
-/// Cognito reports every broken constraint at once.
+/// The pool id and job id. Once both are present, every constraint they
+/// break is reported at once, as Cognito does.
 fn pool_and_job_ids(input: &Input, region: Option<&str>) -> Result<(String, String), Failure> {
     let pool = required_string(input, "UserPoolId")?;
     let job = required_string(input, "JobId")?;

@@ -33,14 +33,15 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The service's address: http://host:port, or https://host:port for TLS.
+    // Checked by `parse_endpoint` after parsing, not by clap, whose error
+    // would repeat the value, credentials and all.
     #[arg(
         long,
         global = true,
         env = "IMPORTJOBCTL_ENDPOINT",
-        default_value = "http://127.0.0.1:50051",
-        value_parser = parse_endpoint
+        default_value = "http://127.0.0.1:50051"
     )]
-    pub endpoint: http::Uri,
+    pub endpoint: String,
 
     /// PEM file of the CA that signed the service's certificate; without it,
     /// an https endpoint is checked against the system's trusted roots.
@@ -89,15 +90,36 @@ pub struct Global {
     #[arg(long, global = true, env = "IMPORTJOBCTL_TIMESTAMP_FORMAT", value_enum, default_value_t = TimestampFormat::None)]
     pub cli_timestamp_format: TimestampFormat,
 
-    /// Seconds to wait for the connection; 0 waits as long as it takes.
-    #[arg(long, global = true, default_value_t = 60)]
+    /// Seconds to wait for the connection (at most a day); 0 waits as long
+    /// as it takes.
+    #[arg(long, global = true, default_value_t = 60, value_parser = clap::value_parser!(u64).range(..=MAX_TIMEOUT_S))]
     pub cli_connect_timeout: u64,
 
-    /// Seconds to wait for the answer, sent to the service as the call's
-    /// deadline; 0 waits as long as it takes.
-    #[arg(long, global = true, default_value_t = 60)]
+    /// Seconds to wait for the answer (at most a day), sent to the service
+    /// as the call's deadline; 0 waits as long as it takes.
+    #[arg(long, global = true, default_value_t = 60, value_parser = clap::value_parser!(u64).range(..=MAX_TIMEOUT_S))]
     pub cli_read_timeout: u64,
+
+    /// Accepted, so that AWS CLI command lines work unchanged, and unused:
+    /// the service sends the call to the region the pool id names.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Accepted and unused: the service holds the AWS credentials.
+    #[arg(long, global = true, value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// Accepted and unused: the answer is one page, and nothing pages it.
+    #[arg(long, global = true)]
+    pub no_paginate: bool,
+
+    /// Accepted and unused: output is never sent through a pager.
+    #[arg(long, global = true)]
+    pub no_cli_pager: bool,
 }
+
+/// The longest timeout a flag may ask for: a day.
+const MAX_TIMEOUT_S: u64 = 24 * 3600;
 
 /// `stop-user-import-job`'s own parameters.
 #[derive(Debug, Args)]
@@ -150,10 +172,45 @@ pub enum Skeleton {
     Output,
 }
 
-fn parse_endpoint(value: &str) -> Result<http::Uri, String> {
-    let uri: http::Uri = value.parse().map_err(|error| format!("{error}"))?;
-    match (uri.scheme_str(), uri.host()) {
-        (Some("http" | "https"), Some(_)) => Ok(uri),
-        _ => Err("expected http://host:port or https://host:port".to_owned()),
+/// `scheme://host[:port]` and nothing more: gRPC has no use for a path or
+/// query, and credentials in a URL would end up in error messages.
+pub fn parse_endpoint(value: &str) -> Result<http::Uri, String> {
+    let expected = || "expected http://host:port or https://host:port".to_owned();
+    let uri: http::Uri = value.parse().map_err(|_| expected())?;
+    let authority = uri.authority().ok_or_else(expected)?;
+    if authority.as_str().contains('@') {
+        return Err("the endpoint may not hold credentials; use --token-file".to_owned());
+    }
+    match (uri.scheme_str(), uri.path_and_query().map(|p| p.as_str())) {
+        (Some("http" | "https"), None | Some("/")) => Ok(uri),
+        (Some("http" | "https"), Some(_)) => Err("the endpoint takes no path or query".to_owned()),
+        _ => Err(expected()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_is_a_scheme_a_host_and_a_port() {
+        for good in [
+            "http://127.0.0.1:50051",
+            "https://jobs.internal:443/",
+            "http://[::1]:1",
+        ] {
+            assert!(parse_endpoint(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "127.0.0.1:50051",
+            "ftp://host:1",
+            "http://user:secret@host:1",
+            "http://host:1/importjob",
+            "http://host:1/?a=b",
+            "http://",
+        ] {
+            let error = parse_endpoint(bad).unwrap_err();
+            assert!(!error.contains("secret"), "{error}");
+        }
     }
 }

@@ -2,14 +2,16 @@
 //! token, the deadline, and what a failed call means to the person who ran
 //! the command.
 
-use std::{path::Path, time::Duration};
+use std::{net::IpAddr, path::Path, time::Duration};
 
+use http::Uri;
 use import_job_service::{
-    error::{AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY},
+    error::{AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY, SERVICE_DOMAIN},
     proto::{
         StopUserImportJobRequest, UserImportJob, import_job_service_client::ImportJobServiceClient,
     },
 };
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use tonic::{
     Code, Status,
     metadata::MetadataValue,
@@ -33,14 +35,17 @@ pub enum Failure {
     Transport(String),
 }
 
-/// Stops the job through the service.
+/// Stops the job through the service at `endpoint`.
 pub async fn stop_user_import_job(
     global: &Global,
+    endpoint: &Uri,
     request: Request,
 ) -> Result<UserImportJob, Failure> {
-    let endpoint = endpoint(global)?;
-    let token = bearer_token(global)?;
-    let channel = endpoint.connect().await.map_err(|_| unreachable(global))?;
+    let token = bearer_token(global, endpoint)?;
+    let channel = channel(global, endpoint)?
+        .connect()
+        .await
+        .map_err(|error| unreachable(endpoint, &error))?;
     let mut call = tonic::Request::new(StopUserImportJobRequest {
         user_pool_id: request.user_pool_id,
         job_id: request.job_id,
@@ -59,48 +64,73 @@ pub async fn stop_user_import_job(
             .into_inner()
             .user_import_job
             .ok_or_else(|| Failure::Transport("the service answered without a job".to_owned())),
-        Err(status) => Err(failure(global, &status)),
+        Err(status) => Err(failure(endpoint, &status)),
     }
 }
 
-fn endpoint(global: &Global) -> Result<Endpoint, Failure> {
-    let mut endpoint = Channel::builder(global.endpoint.clone());
+fn channel(global: &Global, endpoint: &Uri) -> Result<Endpoint, Failure> {
+    let mut channel = Channel::builder(endpoint.clone());
     if global.cli_connect_timeout > 0 {
-        endpoint = endpoint.connect_timeout(Duration::from_secs(global.cli_connect_timeout));
+        channel = channel.connect_timeout(Duration::from_secs(global.cli_connect_timeout));
     }
     let tls_flags = global.ca_bundle.is_some()
         || global.client_cert.is_some()
         || global.tls_server_name.is_some();
-    if global.endpoint.scheme_str() != Some("https") {
+    if endpoint.scheme_str() != Some("https") {
         if tls_flags {
             return Err(Failure::Configuration(
                 "--ca-bundle, --client-cert and --tls-server-name need an https:// endpoint"
                     .to_owned(),
             ));
         }
-        return Ok(endpoint);
+        return Ok(channel);
     }
     let mut tls = ClientTlsConfig::new();
     tls = match &global.ca_bundle {
-        Some(path) => tls.ca_certificate(Certificate::from_pem(read(path, "--ca-bundle")?)),
+        Some(path) => tls.ca_certificate(Certificate::from_pem(certificates(path, "--ca-bundle")?)),
         None => tls.with_native_roots(),
     };
     if let Some(name) = &global.tls_server_name {
         tls = tls.domain_name(name.clone());
     }
     if let (Some(cert), Some(key)) = (&global.client_cert, &global.client_key) {
+        let key_pem = read(key, "--client-key")?;
+        if PrivateKeyDer::from_pem_slice(&key_pem).is_err() {
+            return Err(Failure::Configuration(format!(
+                "--client-key {}: no PEM private key in it",
+                key.display()
+            )));
+        }
         tls = tls.identity(Identity::from_pem(
-            read(cert, "--client-cert")?,
-            read(key, "--client-key")?,
+            certificates(cert, "--client-cert")?,
+            key_pem,
         ));
     }
-    endpoint
+    channel
         .tls_config(tls)
         .map_err(|error| Failure::Configuration(format!("cannot set up TLS: {error}")))
 }
 
+/// A PEM file that holds at least one certificate, checked here so that a
+/// wrong file is a configuration error rather than a failed handshake.
+fn certificates(path: &Path, option: &str) -> Result<Vec<u8>, Failure> {
+    let pem = read(path, option)?;
+    match CertificateDer::pem_slice_iter(&pem).next() {
+        Some(Ok(_)) => Ok(pem),
+        _ => Err(Failure::Configuration(format!(
+            "{option} {}: no PEM certificate in it",
+            path.display()
+        ))),
+    }
+}
+
 /// The `authorization` value from --token-file, else from the environment.
-fn bearer_token(global: &Global) -> Result<Option<MetadataValue<tonic::metadata::Ascii>>, Failure> {
+/// It goes only over TLS or to this machine: over plaintext to another
+/// host, anyone on the path could replay it.
+fn bearer_token(
+    global: &Global,
+    endpoint: &Uri,
+) -> Result<Option<MetadataValue<tonic::metadata::Ascii>>, Failure> {
     let token = match &global.token_file {
         Some(path) => String::from_utf8(read(path, "--token-file")?).map_err(|_| {
             Failure::Configuration(format!("--token-file {}: not UTF-8 text", path.display()))
@@ -116,6 +146,11 @@ fn bearer_token(global: &Global) -> Result<Option<MetadataValue<tonic::metadata:
             "the bearer token is empty".to_owned(),
         ));
     }
+    if endpoint.scheme_str() != Some("https") && !is_loopback(endpoint) {
+        return Err(Failure::Configuration(format!(
+            "refusing to send the bearer token in plaintext to {endpoint}: use an https:// endpoint"
+        )));
+    }
     let mut value = MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| {
         Failure::Configuration("the bearer token holds characters a header cannot".to_owned())
     })?;
@@ -123,36 +158,65 @@ fn bearer_token(global: &Global) -> Result<Option<MetadataValue<tonic::metadata:
     Ok(Some(value))
 }
 
+fn is_loopback(endpoint: &Uri) -> bool {
+    match endpoint
+        .host()
+        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
+    {
+        Some("localhost") => true,
+        Some(host) => host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
 fn read(path: &Path, option: &str) -> Result<Vec<u8>, Failure> {
     std::fs::read(path)
         .map_err(|error| Failure::Configuration(format!("{option} {}: {error}", path.display())))
 }
 
-fn unreachable(global: &Global) -> Failure {
+/// The AWS CLI's words for a connection that failed: a TLS failure names
+/// its cause, anything else only the endpoint.
+fn unreachable(endpoint: &Uri, error: &(dyn std::error::Error + 'static)) -> Failure {
+    let mut source = Some(error);
+    while let Some(error) = source {
+        // tokio-rustls wraps its errors in io::Error, whose source() skips
+        // the wrapped error itself.
+        let inner = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .map_or(error, |inner| inner as &(dyn std::error::Error + 'static));
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Failure::Transport(format!("SSL validation failed for {endpoint} {tls}"));
+        }
+        source = error.source();
+    }
     Failure::Transport(format!(
-        "Could not connect to the endpoint URL: \"{}\"",
-        global.endpoint
+        "Could not connect to the endpoint URL: \"{endpoint}\""
     ))
 }
 
 /// What a failed call means. A status tonic made up on this side (no
-/// connection, no answer in time) is a transport failure; one the service
-/// sent is an error, named as AWS names it where the service says (its
-/// `ErrorInfo` carries the AWS error code and, for requests it rejected
-/// as Cognito would, Cognito's message), else by the service's reason.
-fn failure(global: &Global, status: &Status) -> Failure {
-    if std::error::Error::source(status).is_some() {
+/// connection, no answer in time) is a transport failure, and so is the
+/// service saying the caller's deadline passed: the AWS CLI's read timeout.
+/// Any other status the service sent is an error, named as AWS names it
+/// where the service says (its `ErrorInfo` carries the AWS error code and,
+/// for requests it rejected as Cognito would, Cognito's message), else by
+/// the service's reason.
+fn failure(endpoint: &Uri, status: &Status) -> Failure {
+    let read_timeout =
+        || Failure::Transport(format!("Read timeout on endpoint URL: \"{endpoint}\""));
+    if let Some(source) = std::error::Error::source(status) {
         return match status.code() {
-            Code::Cancelled | Code::DeadlineExceeded => Failure::Transport(format!(
-                "Read timeout on endpoint URL: \"{}\"",
-                global.endpoint
-            )),
-            Code::Unavailable => unreachable(global),
-            _ => Failure::Transport(status.message().to_owned()),
+            Code::Cancelled | Code::DeadlineExceeded => read_timeout(),
+            _ => unreachable(endpoint, source),
         };
     }
     let details = status.get_error_details();
     let info = details.error_info();
+    if info.is_some_and(|info| info.domain == SERVICE_DOMAIN && info.reason == "DEADLINE_EXCEEDED")
+    {
+        return read_timeout();
+    }
     let aws = |key: &str| {
         info.and_then(|info| info.metadata.get(key))
             .filter(|value| !value.is_empty())

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::args::StopUserImportJob;
 
@@ -39,111 +39,163 @@ impl fmt::Display for InvalidInput {
 }
 
 impl Request {
-    /// The request the flags and input document describe, flags first.
+    /// The request the flags and input document describe. As in the AWS
+    /// CLI, flags override the document's members first, and botocore's
+    /// checks run on the result.
     pub fn from_args(args: &StopUserImportJob) -> Result<Self, InvalidInput> {
         let document = match (&args.cli_input_json, &args.cli_input_yaml) {
-            (Some(json), _) => Some(parse_document("cli-input-json", json, |text| {
+            (Some(json), _) => Some(read_document("cli-input-json", "JSON", json, |text| {
                 serde_json::from_str::<Value>(text).map_err(|e| e.to_string())
             })?),
-            (None, Some(yaml)) => Some(parse_document("cli-input-yaml", yaml, |text| {
+            (None, Some(yaml)) => Some(read_document("cli-input-yaml", "YAML", yaml, |text| {
                 serde_yaml_ng::from_str::<Value>(text).map_err(|e| e.to_string())
             })?),
             (None, None) => None,
         };
-        let mut from_document = [None, None];
-        if let Some(document) = document {
-            from_document = members(document)?;
-        }
-        let [pool_in_document, job_in_document] = from_document;
-        let user_pool_id = args.user_pool_id.clone().or(pool_in_document);
-        let job_id = args.job_id.clone().or(job_in_document);
-
-        let missing: Vec<&str> = [("--user-pool-id", &user_pool_id), ("--job-id", &job_id)]
-            .into_iter()
-            .filter(|(_, value)| value.is_none())
-            .map(|(flag, _)| flag)
-            .collect();
-        if !missing.is_empty() {
-            return Err(InvalidInput(format!(
-                "the following arguments are required: {}",
-                missing.join(", ")
-            )));
-        }
-        let request = Self {
-            user_pool_id: user_pool_id.unwrap_or_default(),
-            job_id: job_id.unwrap_or_default(),
+        let flags = [&args.user_pool_id, &args.job_id];
+        let Some(document) = document else {
+            // No document: the flags are required, and argparse says so.
+            let missing: Vec<&str> = ["--user-pool-id", "--job-id"]
+                .into_iter()
+                .zip(flags)
+                .filter(|(_, value)| value.is_none())
+                .map(|(flag, _)| flag)
+                .collect();
+            if !missing.is_empty() {
+                return Err(InvalidInput(format!(
+                    "the following arguments are required: {}",
+                    missing.join(", ")
+                )));
+            }
+            return checked(Map::new(), flags);
         };
-        let too_short: Vec<String> = [
-            ("UserPoolId", &request.user_pool_id),
-            ("JobId", &request.job_id),
-        ]
-        .into_iter()
-        .filter(|(_, value)| value.is_empty())
-        .map(|(member, _)| {
-            format!("Invalid length for parameter {member}, value: 0, valid min length: 1")
-        })
-        .collect();
-        if !too_short.is_empty() {
-            return Err(parameter_validation(&too_short));
-        }
-        Ok(request)
+        let Value::Object(members) = document else {
+            return Err(InvalidInput(format!(
+                "the input document must be an object of parameters, got {}",
+                python_repr(&document)
+            )));
+        };
+        checked(members, flags)
     }
 }
 
-/// The text of `--cli-input-*`, read from the file a `file://` value names.
-fn parse_document(
+/// The document's members with the flags' values over them, checked as
+/// botocore checks them before sending: missing members, then unknown ones,
+/// then types and lengths.
+fn checked(
+    mut members: Map<String, Value>,
+    flags: [&Option<String>; 2],
+) -> Result<Request, InvalidInput> {
+    for ((member, _), flag) in MEMBERS.iter().zip(flags) {
+        if let Some(value) = flag {
+            members.insert((*member).to_owned(), Value::String(value.clone()));
+        }
+    }
+    let mut problems: Vec<String> = MEMBERS
+        .iter()
+        .filter(|(member, _)| !members.contains_key(*member))
+        .map(|(member, _)| format!("Missing required parameter in input: \"{member}\""))
+        .collect();
+    let names = MEMBERS.map(|(member, _)| member).join(", ");
+    problems.extend(
+        members
+            .keys()
+            .filter(|key| !MEMBERS.iter().any(|(member, _)| member == key))
+            .map(|key| format!("Unknown parameter in input: \"{key}\", must be one of: {names}")),
+    );
+    let mut values = Vec::new();
+    for (member, _) in MEMBERS {
+        match members.get(member) {
+            Some(Value::String(value)) if value.is_empty() => problems.push(format!(
+                "Invalid length for parameter {member}, value: 0, valid min length: 1"
+            )),
+            Some(Value::String(value)) => values.push(value.clone()),
+            Some(other) => problems.push(format!(
+                "Invalid type for parameter {member}, value: {}, type: <class '{}'>, valid types: <class 'str'>",
+                python_repr(other),
+                python_type(other)
+            )),
+            None => {}
+        }
+    }
+    match <[String; 2]>::try_from(values) {
+        Ok([user_pool_id, job_id]) if problems.is_empty() => Ok(Request {
+            user_pool_id,
+            job_id,
+        }),
+        _ => Err(InvalidInput(format!(
+            "Parameter validation failed:\n{}",
+            problems.join("\n")
+        ))),
+    }
+}
+
+/// The text of `--cli-input-*`, read from the file a `file://` value names
+/// (a leading `~/` is the home directory, as the AWS CLI expands it).
+fn read_document(
     option: &str,
+    format: &str,
     value: &str,
     parse: impl Fn(&str) -> Result<Value, String>,
 ) -> Result<Value, InvalidInput> {
     let text = match value.strip_prefix("file://") {
-        Some(path) => std::fs::read_to_string(path).map_err(|error| {
-            InvalidInput(format!(
-                "Error parsing parameter '--{option}': Unable to load paramfile {value}: {error}"
-            ))
-        })?,
+        Some(path) => {
+            let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+                (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+                _ => std::path::PathBuf::from(path),
+            };
+            std::fs::read_to_string(&path).map_err(|error| {
+                InvalidInput(format!(
+                    "Error parsing parameter '--{option}': Unable to load paramfile {value}: {error}"
+                ))
+            })?
+        }
         None => value.to_owned(),
     };
-    parse(&text)
-        .map_err(|error| InvalidInput(format!("Error parsing parameter '--{option}': {error}")))
+    parse(&text).map_err(|error| {
+        InvalidInput(format!(
+            "Error parsing parameter '{option}': Invalid {format}: {error}\n{format} received: {text}"
+        ))
+    })
 }
 
-/// `UserPoolId` and `JobId` from an input document, which may hold nothing
-/// else.
-fn members(document: Value) -> Result<[Option<String>; 2], InvalidInput> {
-    let Value::Object(object) = document else {
-        return Err(parameter_validation(&[format!(
-            "Invalid type for input document, value: {document}, valid types: object"
-        )]));
-    };
-    let mut found = [None, None];
-    let mut problems = Vec::new();
-    for (key, value) in object {
-        match MEMBERS.iter().position(|(member, _)| *member == key) {
-            Some(i) => match value {
-                Value::String(s) => found[i] = Some(s),
-                other => problems.push(format!(
-                    "Invalid type for parameter {key}, value: {other}, valid types: string"
-                )),
-            },
-            None => problems.push(format!(
-                "Unknown parameter in input: \"{key}\", must be one of: {}",
-                MEMBERS.map(|(member, _)| member).join(", ")
-            )),
+/// A value as Python's `repr()` writes what it parses into: how botocore's
+/// messages show it.
+fn python_repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".to_owned(),
+        Value::Bool(true) => "True".to_owned(),
+        Value::Bool(false) => "False".to_owned(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.contains('\'') && !s.contains('"') => format!("\"{s}\""),
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_repr).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(object) => {
+            let entries: Vec<String> = object
+                .iter()
+                .map(|(k, v)| {
+                    let key = python_repr(&Value::String(k.clone()));
+                    format!("{key}: {}", python_repr(v))
+                })
+                .collect();
+            format!("{{{}}}", entries.join(", "))
         }
     }
-    if problems.is_empty() {
-        Ok(found)
-    } else {
-        Err(parameter_validation(&problems))
-    }
 }
 
-fn parameter_validation(problems: &[String]) -> InvalidInput {
-    InvalidInput(format!(
-        "Parameter validation failed:\n{}",
-        problems.join("\n")
-    ))
+fn python_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
 }
 
 /// `--generate-cli-skeleton input`, as the AWS CLI prints it.
@@ -197,19 +249,39 @@ mod tests {
     }
 
     #[test]
-    fn the_document_may_hold_only_strings_for_known_members() {
-        let error = Request::from_args(&args(
-            None,
-            None,
-            Some(r#"{"UserPoolId": 1, "JobID": "import-a"}"#),
-        ))
-        .unwrap_err();
-        assert_eq!(
-            error.0,
-            "Parameter validation failed:\n\
-             Invalid type for parameter UserPoolId, value: 1, valid types: string\n\
-             Unknown parameter in input: \"JobID\", must be one of: UserPoolId, JobId"
-        );
+    fn the_document_is_checked_as_botocore_checks_it() {
+        // What `aws cognito-idp stop-user-import-job --cli-input-json ...`
+        // (botocore 1.43) prints for the same documents.
+        let cases = [
+            (
+                r#"{"UserPoolId": 5, "Foo": [1, "a"], "Bar": null}"#,
+                "Missing required parameter in input: \"JobId\"\n\
+                 Unknown parameter in input: \"Foo\", must be one of: UserPoolId, JobId\n\
+                 Unknown parameter in input: \"Bar\", must be one of: UserPoolId, JobId\n\
+                 Invalid type for parameter UserPoolId, value: 5, type: <class 'int'>, valid types: <class 'str'>",
+            ),
+            (
+                r#"{"UserPoolId": true, "JobId": {"a": "b"}}"#,
+                "Invalid type for parameter UserPoolId, value: True, type: <class 'bool'>, valid types: <class 'str'>\n\
+                 Invalid type for parameter JobId, value: {'a': 'b'}, type: <class 'dict'>, valid types: <class 'str'>",
+            ),
+            (
+                r#"{"UserPoolId": null, "JobId": 1.5}"#,
+                "Invalid type for parameter UserPoolId, value: None, type: <class 'NoneType'>, valid types: <class 'str'>\n\
+                 Invalid type for parameter JobId, value: 1.5, type: <class 'float'>, valid types: <class 'str'>",
+            ),
+        ];
+        for (document, problems) in cases {
+            let error = Request::from_args(&args(None, None, Some(document))).unwrap_err();
+            assert_eq!(error.0, format!("Parameter validation failed:\n{problems}"));
+        }
+    }
+
+    #[test]
+    fn flags_override_bad_document_members_before_they_are_checked() {
+        let json = r#"{"UserPoolId": "us-east-1_A", "JobId": 5}"#;
+        let request = Request::from_args(&args(None, Some("import-b"), Some(json))).unwrap();
+        assert_eq!(request.job_id, "import-b");
     }
 
     #[test]
@@ -232,7 +304,7 @@ mod tests {
         assert!(
             error
                 .0
-                .starts_with("Error parsing parameter '--cli-input-json': "),
+                .starts_with("Error parsing parameter 'cli-input-json': Invalid JSON: "),
             "{error}"
         );
         let error =

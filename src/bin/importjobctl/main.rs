@@ -11,6 +11,7 @@
 
 mod args;
 mod call;
+mod east_asian_width;
 mod input;
 mod output;
 mod table;
@@ -53,7 +54,7 @@ async fn main() -> ExitCode {
     tokio::select! {
         code = run(cli) => code,
         _ = tokio::signal::ctrl_c() => {
-            eprintln!();
+            let _ = writeln!(std::io::stderr());
             ExitCode::from(exit::INTERRUPTED)
         }
     }
@@ -62,6 +63,10 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> ExitCode {
     let Command::StopUserImportJob(args) = &cli.command;
     let global = &cli.global;
+    let endpoint = match args::parse_endpoint(&global.endpoint) {
+        Ok(endpoint) => endpoint,
+        Err(error) => return invalid_input(&InvalidInput(format!("--endpoint: {error}"))),
+    };
     let query = match global.query.as_deref().map(Query::compile).transpose() {
         Ok(query) => query,
         Err(error) => return invalid_input(&error),
@@ -79,15 +84,17 @@ async fn run(cli: Cli) -> ExitCode {
     let response = if skeleton {
         output::output_skeleton(global.output)
     } else {
-        match call::stop_user_import_job(global, request).await {
+        match call::stop_user_import_job(global, &endpoint, request).await {
             Ok(job) => output::job_response(&job, global.cli_timestamp_format),
             Err(failure) => return failed(failure),
         }
     };
+    // The command line was valid, and the job may be stopped by now: a query
+    // that fails on the answer is not the caller's typo (255, not 252).
     let response = match &query {
         Some(query) => match query.search(&response) {
             Ok(result) => result,
-            Err(error) => return invalid_input(&InvalidInput(error)),
+            Err(error) => return failed(Failure::Transport(format!("--query: {error}"))),
         },
         None => response,
     };
@@ -104,18 +111,24 @@ fn print(text: &str) -> ExitCode {
         // A reader that went away (`| head`) is not a failure worth a word.
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("importjobctl: cannot write the output: {error}");
+            complain(&format!("cannot write the output: {error}"));
             ExitCode::from(exit::OTHER)
         }
     }
 }
 
+/// Writes a blank line and `text` to stderr, as the AWS CLI reports
+/// errors; a stderr that cannot be written to is no reason to panic.
+fn complain(text: &str) {
+    let _ = writeln!(std::io::stderr(), "\n{text}");
+}
+
 fn invalid_input(error: &InvalidInput) -> ExitCode {
-    eprintln!("\n{error}");
+    complain(&error.0);
     ExitCode::from(exit::INVALID_INPUT)
 }
 
-/// Prints the failure as the AWS CLI does: a blank line, then one line.
+/// Prints the failure as the AWS CLI does.
 fn failed(failure: Failure) -> ExitCode {
     let (line, code) = match failure {
         Failure::Service { code, message } => (
@@ -125,6 +138,6 @@ fn failed(failure: Failure) -> ExitCode {
         Failure::Configuration(message) => (message, exit::INVALID_CONFIGURATION),
         Failure::Transport(message) => (message, exit::OTHER),
     };
-    eprintln!("\n{line}");
+    complain(&line);
     ExitCode::from(code)
 }

@@ -42,42 +42,29 @@ const JOB_MEMBERS: [&str; 14] = [
 /// empty strings, so an empty string is an absent member. A status this
 /// version does not know arrives as UNSPECIFIED and is left out.
 pub fn job_response(job: &UserImportJob, dates: TimestampFormat) -> Value {
-    let mut out = Map::new();
-    let text = |out: &mut Map<String, Value>, key: &str, value: &str| {
-        if !value.is_empty() {
-            out.insert(key.to_owned(), json!(value));
-        }
+    let text = |value: &str| (!value.is_empty()).then(|| json!(value));
+    let date = |date: &Option<prost_types::Timestamp>| date.as_ref().map(|d| timestamp(d, dates));
+    let member = |name: &str| match name {
+        "JobName" => text(&job.job_name),
+        "JobId" => text(&job.job_id),
+        "UserPoolId" => text(&job.user_pool_id),
+        "PreSignedUrl" => text(&job.pre_signed_url),
+        "CreationDate" => date(&job.creation_date),
+        "StartDate" => date(&job.start_date),
+        "CompletionDate" => date(&job.completion_date),
+        "Status" => aws_status(job.status()).map(|status| json!(status)),
+        "CloudWatchLogsRoleArn" => text(&job.cloud_watch_logs_role_arn),
+        "ImportedUsers" => Some(json!(job.imported_users)),
+        "SkippedUsers" => Some(json!(job.skipped_users)),
+        "FailedUsers" => Some(json!(job.failed_users)),
+        "CompletionMessage" => text(&job.completion_message),
+        "PasswordHashingAlgorithm" => text(&job.password_hashing_algorithm),
+        _ => None,
     };
-    text(&mut out, "JobName", &job.job_name);
-    text(&mut out, "JobId", &job.job_id);
-    text(&mut out, "UserPoolId", &job.user_pool_id);
-    text(&mut out, "PreSignedUrl", &job.pre_signed_url);
-    for (key, date) in [
-        ("CreationDate", &job.creation_date),
-        ("StartDate", &job.start_date),
-        ("CompletionDate", &job.completion_date),
-    ] {
-        if let Some(date) = date {
-            out.insert(key.to_owned(), timestamp(date, dates));
-        }
-    }
-    if let Some(status) = aws_status(job.status()) {
-        out.insert("Status".to_owned(), json!(status));
-    }
-    text(
-        &mut out,
-        "CloudWatchLogsRoleArn",
-        &job.cloud_watch_logs_role_arn,
-    );
-    out.insert("ImportedUsers".to_owned(), json!(job.imported_users));
-    out.insert("SkippedUsers".to_owned(), json!(job.skipped_users));
-    out.insert("FailedUsers".to_owned(), json!(job.failed_users));
-    text(&mut out, "CompletionMessage", &job.completion_message);
-    text(
-        &mut out,
-        "PasswordHashingAlgorithm",
-        &job.password_hashing_algorithm,
-    );
+    let out: Map<String, Value> = JOB_MEMBERS
+        .iter()
+        .filter_map(|&name| Some((name.to_owned(), member(name)?)))
+        .collect();
     json!({ "UserImportJob": out })
 }
 
@@ -151,8 +138,15 @@ pub struct Query {
 
 impl Query {
     pub fn compile(text: &str) -> Result<Self, InvalidInput> {
-        let expression = jmespath::compile(text)
-            .map_err(|error| InvalidInput(format!("Bad value for --query {text}: {error}")))?;
+        let bad = |why: String| InvalidInput(format!("Bad value for --query {text}: {why}"));
+        // The parser recurses once per level: a deep enough expression would
+        // overflow the stack instead of failing.
+        if nesting(text) > MAX_QUERY_NESTING {
+            return Err(bad(format!(
+                "nested deeper than {MAX_QUERY_NESTING} levels"
+            )));
+        }
+        let expression = jmespath::compile(text).map_err(|error| bad(error.to_string()))?;
         let mut written_keys = Vec::new();
         multi_hash_keys(expression.as_ast(), &mut written_keys);
         Ok(Self {
@@ -161,8 +155,11 @@ impl Query {
         })
     }
 
-    /// The query's result. JMESPath here sorts object keys; they are put
-    /// back in the order the AWS CLI keeps: the model's, then the query's.
+    /// The query's result. The JMESPath crate sorts object keys; they are
+    /// put back in the order the AWS CLI keeps where it can be known: keys
+    /// the query wrote in the order written, the model's members in the
+    /// model's order. (What `*`, `keys()` and `values()` list, and literal
+    /// objects, stay in alphabetical order.)
     pub fn search(&self, value: &Value) -> Result<Value, String> {
         let result = self.expression.search(value).map_err(|e| e.to_string())?;
         let mut result = serde_json::to_value(&*result).map_err(|e| e.to_string())?;
@@ -173,13 +170,17 @@ impl Query {
     fn reorder(&self, value: &mut Value) {
         match value {
             Value::Object(object) => {
+                // Keys the query wrote first, in its order; then the
+                // model's members in the model's order.
                 let rank = |key: &str| {
-                    std::iter::once("UserImportJob")
-                        .chain(JOB_MEMBERS)
-                        .position(|member| member == key)
+                    self.written_keys
+                        .iter()
+                        .position(|k| k == key)
                         .or_else(|| {
-                            let written = self.written_keys.iter().position(|k| k == key)?;
-                            Some(JOB_MEMBERS.len() + 1 + written)
+                            let member = std::iter::once("UserImportJob")
+                                .chain(JOB_MEMBERS)
+                                .position(|member| member == key)?;
+                            Some(self.written_keys.len() + member)
                         })
                         .unwrap_or(usize::MAX)
                 };
@@ -195,6 +196,30 @@ impl Query {
             _ => {}
         }
     }
+}
+
+/// How deep a `--query` may nest, far beyond any real query.
+const MAX_QUERY_NESTING: usize = 64;
+
+/// An upper bound on how deep the parser recurses for `text`: brackets,
+/// parentheses and braces open, plus the `!`, `&` and `|` that prefix or
+/// chain what follows (literals and quoted names aside).
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest, mut quote) = (0usize, 0usize, None);
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '[' | '(' | '{' | '!' | '&' | '|') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ']' | ')' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn multi_hash_keys(ast: &jmespath::ast::Ast, keys: &mut Vec<String>) {
@@ -237,6 +262,8 @@ fn multi_hash_keys(ast: &jmespath::ast::Ast, keys: &mut Vec<String>) {
 /// The value written in `format`, ready for stdout.
 pub fn render(value: &Value, format: Output, command: &str) -> String {
     match format {
+        // The AWS CLI prints nothing for an empty object.
+        Output::Json if value.as_object().is_some_and(Map::is_empty) => String::new(),
         Output::Json => {
             let mut out = Vec::new();
             let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
@@ -431,6 +458,13 @@ mod tests {
         let keys: Vec<_> = job.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys[..3], ["JobName", "JobId", "UserPoolId"]);
         assert!(Query::compile("UserImportJob.[").is_err());
+        let deep = format!("{}a{}", "[".repeat(5000), "]".repeat(5000));
+        assert!(Query::compile(&deep).is_err());
+        assert!(Query::compile(&format!("{}a", "!".repeat(20000))).is_err());
+        assert!(
+            Query::compile("'[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['")
+                .is_ok()
+        );
     }
 
     #[test]

@@ -8,9 +8,11 @@
 //! into key/value rows.
 
 use serde_json::Value;
-use unicode_width::UnicodeWidthChar;
 
-use crate::output::{is_scalar, python_str};
+use crate::{
+    east_asian_width::WIDE,
+    output::{is_scalar, python_str},
+};
 
 /// The width of stdout's terminal, or 80 when it is not a terminal.
 pub fn terminal_width() -> usize {
@@ -28,15 +30,24 @@ pub fn render(title: &str, value: &Value, terminal_width: usize) -> String {
     table.render(terminal_width)
 }
 
-/// Printed width: two columns for wide and full-width East Asian characters,
-/// one for any other, as the AWS CLI counts. (The AWS CLI also counts two
-/// for "ambiguous" ones such as `é`; here only those the CJK width tables
-/// make two do.)
+/// Printed width: two columns for the characters whose East Asian width is
+/// wide, full-width or ambiguous, one for any other, as the AWS CLI counts.
 fn text_width(text: &str) -> usize {
     text.chars()
-        .map(|c| match c.width_cjk() {
-            Some(2) => 2,
-            _ => 1,
+        .map(|c| {
+            let c = u32::from(c);
+            let wide = WIDE
+                .binary_search_by(|&(first, last)| {
+                    if last < c {
+                        std::cmp::Ordering::Less
+                    } else if first > c {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                })
+                .is_ok();
+            if wide { 2 } else { 1 }
         })
         .sum()
 }
@@ -437,7 +448,7 @@ mod tests {
     fn lists_and_nested_values_make_indented_sections() {
         let value = json!([
             {"Id": "import-a", "S": "Stopped", "X": {"a": 1, "b": [1, 2]}},
-            {"Id": "b", "S": "中文"}
+            {"Id": "b", "S": "é中"}
         ]);
         // What the AWS CLI's table formatter prints for the same value.
         let expected = "\
@@ -461,7 +472,7 @@ mod tests {
 +---------+-------------+
 |   Id    |      S      |
 +---------+-------------+
-|  b      |  中文       |
+|  b      |  é中       |
 +---------+-------------+
 ";
         assert_eq!(render("StopUserImportJob", &value, 80), expected);

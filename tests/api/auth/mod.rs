@@ -872,6 +872,26 @@ async fn importjobctl_calls_with_a_client_certificate_or_a_token_file() {
          the caller is not allowed to call /importjob.v1.ImportJobService/StopUserImportJob for this request\n"
     );
 
+    // A CA that did not sign the service's certificate fails the handshake;
+    // a file with no certificate in it is a configuration error.
+    files.write("other-ca.pem", &Pki::new("Other CA").ca_pem());
+    files.write("not-a-ca.pem", "not a certificate\n");
+    for (ca, code, says) in [
+        ("other-ca.pem", 255, "SSL validation failed for https://"),
+        ("not-a-ca.pem", 253, "no PEM certificate in it"),
+    ] {
+        let ca = files.path(ca);
+        let args = [
+            &["--ca-bundle", &ca, "--tls-server-name", "localhost"][..],
+            &stop("import-target"),
+        ]
+        .concat();
+        let output = importjobctl(&endpoint, &args, &[]).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+
     let anonymous = [&tls[..], &stop("import-target")].concat();
     let output = importjobctl(&endpoint, &anonymous, &[]).await;
     assert_eq!(output.status.code(), Some(254));
