@@ -94,6 +94,13 @@ async fn the_server_agrees_with_every_shared_validation_case() {
                     violations.iter().all(|v| !v.description.is_empty()),
                     "{label}: every violation says why"
                 );
+                assert!(
+                    violations
+                        .iter()
+                        .all(|v| status.message().contains(&v.field)),
+                    "{label}: the message names every field: {}",
+                    status.message()
+                );
                 assert_eq!(cognito_calls, 0, "{label}: Cognito was called");
             }
             other if !case.valid => disagreements.push(format!(
