@@ -9,6 +9,7 @@
 use std::{
     collections::HashMap,
     error::Error as StdError,
+    fmt,
     sync::{Arc, RwLock},
 };
 
@@ -24,11 +25,20 @@ use aws_sdk_cognitoidentityprovider::{
     },
     types::{UserImportJobStatusType, UserImportJobType},
 };
-use aws_smithy_runtime_api::client::result::DispatchFailure;
-use aws_smithy_types::{DateTime, retry::ErrorKind};
+use aws_smithy_runtime_api::{
+    box_error::BoxError,
+    client::{
+        interceptors::{Intercept, context::BeforeTransmitInterceptorContextRef},
+        result::DispatchFailure,
+        retries::RequestAttempts,
+        runtime_components::RuntimeComponents,
+    },
+};
+use aws_smithy_types::{DateTime, config_bag::ConfigBag, retry::ErrorKind};
 
 use crate::{
     configuration::AwsSettings,
+    metrics::{Metrics, RegionLabels},
     proto::{UserImportJob, UserImportJobStatus},
     validation::{JobId, StopRequest, UserPoolId},
 };
@@ -52,6 +62,7 @@ pub struct Cognito {
     base: SdkConfig,
     region_override: Option<Region>,
     clients: Arc<RwLock<HashMap<String, Client>>>,
+    metrics: Arc<Metrics>,
 }
 
 /// A job Cognito stopped, with the id of the AWS request that stopped it.
@@ -77,6 +88,58 @@ pub enum Failure {
     UnparseableResponse,
     /// The request to Cognito could not be built.
     RequestNotBuilt,
+}
+
+impl Failure {
+    /// The failure's name in metrics, where Cognito sent no error code.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Failure::Service(_) => "SERVICE_ERROR",
+            Failure::CredentialsUnavailable => "CREDENTIALS_UNAVAILABLE",
+            Failure::TimedOut => "TIMEOUT",
+            Failure::Unreachable => "UNREACHABLE",
+            Failure::UnparseableResponse => "UNPARSEABLE_RESPONSE",
+            Failure::RequestNotBuilt => "REQUEST_NOT_BUILT",
+        }
+    }
+}
+
+/// Counts the SDK's retries: every attempt of a call after its first.
+struct CountRetries {
+    metrics: Arc<Metrics>,
+    region: RegionLabels,
+}
+
+impl fmt::Debug for CountRetries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CountRetries")
+            .field("region", &self.region.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Intercept for CountRetries {
+    fn name(&self) -> &'static str {
+        "CountRetries"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg
+            .load::<RequestAttempts>()
+            .is_some_and(|attempts| attempts.attempts() > 1)
+        {
+            self.metrics
+                .cognito_retries
+                .get_or_create(&self.region)
+                .inc();
+        }
+        Ok(())
+    }
 }
 
 /// The errors Cognito sends, grouped as the error table in `error` needs them.
@@ -115,7 +178,11 @@ impl Cognito {
     /// container and instance roles, `AWS_ENDPOINT_URL` and
     /// `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`). Credentials are fetched
     /// lazily, on the first call.
-    pub async fn connect(settings: &AwsSettings, connection: Connection) -> Self {
+    pub async fn connect(
+        settings: &AwsSettings,
+        connection: Connection,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let region_override = settings.aws_region.clone().map(Region::new);
         // A region is needed to build the configuration; giving one also keeps
         // the loader from probing the instance metadata service for it. Each
@@ -146,6 +213,7 @@ impl Cognito {
             base: loader.load().await,
             region_override,
             clients: Arc::default(),
+            metrics,
         }
     }
 
@@ -196,6 +264,12 @@ impl Cognito {
         }
         let config = aws_sdk_cognitoidentityprovider::config::Builder::from(&self.base)
             .region(Region::new(region.clone()))
+            .interceptor(CountRetries {
+                metrics: Arc::clone(&self.metrics),
+                region: RegionLabels {
+                    region: region.clone(),
+                },
+            })
             .build();
         let client = Client::from_conf(config);
         let mut clients = self.clients.write().unwrap_or_else(|e| e.into_inner());

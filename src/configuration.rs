@@ -43,8 +43,16 @@ pub struct Settings {
     #[arg(long, env = "IMPORT_JOB_SERVICE_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, apart from
+    /// the gRPC listener so that only the scraper reaches it. Off when unset.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     #[command(flatten)]
     pub auth: AuthSettings,
+
+    #[command(flatten)]
+    pub limits: LimitSettings,
 
     #[command(flatten)]
     pub aws: AwsSettings,
@@ -147,6 +155,76 @@ pub struct Algorithms(pub Vec<Algorithm>);
 
 fn parse_algorithms(value: &str) -> Result<Algorithms, String> {
     crate::auth::jwt::parse_algorithms(value).map(Algorithms)
+}
+
+/// What one caller, or all of them, may ask of the service at once. Calls
+/// over a limit are answered at once, never queued.
+#[derive(Debug, Clone, Args)]
+pub struct LimitSettings {
+    /// Largest request message, in bytes: larger ones are answered
+    /// RESOURCE_EXHAUSTED unread. Two ids of at most 55 characters need
+    /// about 120.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_REQUEST_BYTES", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(256..=1_048_576))]
+    pub max_request_bytes: u32,
+
+    /// Calls in flight, all callers together (health checks aside); more are
+    /// answered UNAVAILABLE.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_CALLS_IN_FLIGHT", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_calls_in_flight: u32,
+
+    /// Calls in flight from one authenticated caller (unauthenticated
+    /// callers share one allowance); more are answered RESOURCE_EXHAUSTED
+    /// with RetryInfo.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_CALLS_IN_FLIGHT_PER_CALLER", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_calls_in_flight_per_caller: u32,
+
+    /// Concurrent HTTP/2 streams per connection.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_HTTP2_MAX_CONCURRENT_STREAMS", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub http2_max_concurrent_streams: u32,
+
+    /// Largest header list a request may send, in bytes.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_HTTP2_MAX_HEADER_LIST_BYTES", default_value_t = 16384,
+          value_parser = clap::value_parser!(u32).range(1024..))]
+    pub http2_max_header_list_bytes: u32,
+
+    /// How often an HTTP/2 PING checks that a connection's peer is alive.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_HTTP2_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub http2_keepalive_interval: Duration,
+
+    /// How long a PING may go unanswered before the connection is closed.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_HTTP2_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http2_keepalive_timeout: Duration,
+
+    /// Connections older than this are asked to go away (GOAWAY), so that
+    /// clients rebalance and idle connections do not live forever.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_CONNECTION_AGE", default_value = "30m", value_parser = parse_duration)]
+    pub max_connection_age: Duration,
+
+    /// How long calls on a connection past its age may take to finish.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_CONNECTION_AGE_GRACE", default_value = "30s", value_parser = parse_duration)]
+    pub max_connection_age_grace: Duration,
+
+    /// Calls to Cognito per second, per region: the service never sends more,
+    /// so it cannot throttle the account's other users of Cognito.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_RATE", default_value_t = 10.0,
+          value_parser = parse_positive)]
+    pub cognito_rate: f64,
+
+    /// Calls to Cognito a region may receive at once after a quiet spell.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_BURST", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub cognito_burst: u32,
+}
+
+fn parse_positive(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err("expected a positive number".to_owned()),
+    }
 }
 
 /// How the service calls Cognito.
@@ -265,6 +343,11 @@ mod tests {
             ("--aws-region", "Moon Base"),
             ("--jwt-algorithms", "HS256"),
             ("--jwt-leeway", "a bit"),
+            ("--max-request-bytes", "10"),
+            ("--max-calls-in-flight", "0"),
+            ("--cognito-rate", "0"),
+            ("--cognito-rate", "NaN"),
+            ("--metrics-listen", "anywhere"),
         ] {
             let err = Settings::try_parse_from([
                 "import-job-service",

@@ -56,6 +56,15 @@ pub enum ApiError {
     MessageTooLarge { limit: usize },
     /// The request body is not one uncompressed protobuf message.
     MalformedMessage,
+    /// The service has as many calls in flight as it takes.
+    Overloaded,
+    /// The caller has as many calls in flight as one caller may.
+    CallerOverLimit { limit: u32 },
+    /// Sending the call now would exceed the rate the service allows itself
+    /// toward Cognito, and waiting for a turn would outlast the deadline.
+    CognitoRateLimited { retry_after: Duration },
+    /// The call's handling panicked; the process carries on.
+    Panicked,
 }
 
 impl From<ApiError> for Status {
@@ -124,6 +133,44 @@ impl From<ApiError> for Status {
                 (
                     Code::ResourceExhausted,
                     format!("the request message is larger than {limit} bytes"),
+                    None,
+                )
+            }
+            ApiError::Overloaded => {
+                details.set_retry_info(Some(RETRY_DELAY));
+                details.set_error_info("SERVICE_OVERLOADED", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::Unavailable,
+                    "the service has as many calls in flight as it takes; retry with backoff"
+                        .to_owned(),
+                    None,
+                )
+            }
+            ApiError::CallerOverLimit { limit } => {
+                details.set_retry_info(Some(RETRY_DELAY));
+                details.set_error_info("CALLER_OVER_LIMIT", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::ResourceExhausted,
+                    format!(
+                        "the caller already has {limit} calls in flight, as many as one caller may"
+                    ),
+                    None,
+                )
+            }
+            ApiError::CognitoRateLimited { retry_after } => {
+                details.set_retry_info(Some(retry_after));
+                details.set_error_info("COGNITO_RATE_LIMITED", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::ResourceExhausted,
+                    "the service is sending Cognito as many calls as it allows itself, and this call's turn would come after its deadline".to_owned(),
+                    None,
+                )
+            }
+            ApiError::Panicked => {
+                details.set_error_info("INTERNAL_ERROR", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::Internal,
+                    "the service failed while handling the call; the job may or may not have stopped".to_owned(),
                     None,
                 )
             }
@@ -410,6 +457,36 @@ mod tests {
                 aws(F::RequestNotBuilt, None),
                 Code::Internal,
                 "AWS_REQUEST_NOT_BUILT",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                ApiError::Overloaded,
+                Code::Unavailable,
+                "SERVICE_OVERLOADED",
+                SERVICE_DOMAIN,
+                vec!["RetryInfo"],
+            ),
+            (
+                ApiError::CallerOverLimit { limit: 2 },
+                Code::ResourceExhausted,
+                "CALLER_OVER_LIMIT",
+                SERVICE_DOMAIN,
+                vec!["RetryInfo"],
+            ),
+            (
+                ApiError::CognitoRateLimited {
+                    retry_after: Duration::from_millis(250),
+                },
+                Code::ResourceExhausted,
+                "COGNITO_RATE_LIMITED",
+                SERVICE_DOMAIN,
+                vec!["RetryInfo"],
+            ),
+            (
+                ApiError::Panicked,
+                Code::Internal,
+                "INTERNAL_ERROR",
                 SERVICE_DOMAIN,
                 vec![],
             ),

@@ -22,6 +22,8 @@ pub mod emulator;
 pub mod error;
 pub mod health;
 pub mod layers;
+pub mod metrics;
+pub mod rate_limit;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

@@ -4,17 +4,22 @@
 //! extensions: authorization, deadlines and logging are tower layers around
 //! the handler (see `startup`); error statuses come from `error`.
 
+use std::{sync::Arc, time::Instant};
+
 use tonic::{Request, Response, Status, metadata::MetadataValue};
 use tracing::Span;
 
 use crate::{
     auth::Caller,
-    cognito::Cognito,
+    cognito::{Cognito, CognitoError},
     error::{ApiError, REQUEST_ID_KEY},
+    layers::deadline::CallDeadline,
+    metrics::{Metrics, RegionLabels},
     proto::{
         StopUserImportJobRequest, StopUserImportJobResponse,
         import_job_service_server::ImportJobService,
     },
+    rate_limit::CognitoRateLimit,
     telemetry::loggable,
     validation::StopRequest,
 };
@@ -23,11 +28,59 @@ use crate::{
 #[derive(Clone)]
 pub struct ImportJobs {
     cognito: Cognito,
+    rate_limit: Arc<CognitoRateLimit>,
+    metrics: Arc<Metrics>,
 }
 
 impl ImportJobs {
-    pub fn new(cognito: Cognito) -> Self {
-        Self { cognito }
+    pub fn new(cognito: Cognito, rate_limit: CognitoRateLimit, metrics: Arc<Metrics>) -> Self {
+        Self {
+            cognito,
+            rate_limit: Arc::new(rate_limit),
+            metrics,
+        }
+    }
+
+    /// Waits for the call's turn under the rate toward Cognito, or refuses
+    /// it at once if the turn would come after its deadline.
+    async fn wait_for_turn(
+        &self,
+        region: &str,
+        deadline: Option<CallDeadline>,
+    ) -> Result<(), ApiError> {
+        let label = RegionLabels {
+            region: region.to_owned(),
+        };
+        match self.rate_limit.take(region, deadline.map(|d| d.0)) {
+            Ok(wait) if wait.is_zero() => Ok(()),
+            Ok(wait) => {
+                self.metrics.rate_limit_waits.get_or_create(&label).inc();
+                self.metrics
+                    .rate_limit_wait_duration
+                    .get_or_create(&label)
+                    .observe(wait.as_secs_f64());
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Err(retry_after) => {
+                self.metrics
+                    .rate_limit_rejections
+                    .get_or_create(&label)
+                    .inc();
+                Err(ApiError::CognitoRateLimited { retry_after })
+            }
+        }
+    }
+}
+
+/// A Cognito call's outcome, as the metrics name it.
+fn outcome(result: &Result<crate::cognito::StoppedJob, CognitoError>) -> String {
+    match result {
+        Ok(_) => "OK".to_owned(),
+        Err(error) => error
+            .aws_error_code
+            .clone()
+            .unwrap_or_else(|| error.failure.name().to_owned()),
     }
 }
 
@@ -42,6 +95,7 @@ impl ImportJobService for ImportJobs {
             .get::<Caller>()
             .cloned()
             .unwrap_or_default();
+        let deadline = request.extensions().get::<CallDeadline>().copied();
         let request = request.into_inner();
         let span = Span::current();
         span.record("caller", tracing::field::display(&caller));
@@ -56,7 +110,15 @@ impl ImportJobService for ImportJobs {
             .ok_or_else(|| ApiError::UnknownRegion(request.user_pool_id.clone()))?;
         span.record("aws_region", &region);
 
-        match self.cognito.stop_user_import_job(region, &request).await {
+        self.wait_for_turn(&region, deadline).await?;
+        let started = Instant::now();
+        let result = self
+            .cognito
+            .stop_user_import_job(region.clone(), &request)
+            .await;
+        self.metrics
+            .cognito_call(&region, &outcome(&result), started.elapsed());
+        match result {
             Ok(stopped) => {
                 if let Some(id) = &stopped.request_id {
                     span.record("aws_request_id", id);

@@ -18,11 +18,13 @@ use crate::{
         reload::{self, Reload, Reloadable},
     },
     cognito::{Cognito, Connection},
-    configuration::{AuthSettings, Settings},
+    configuration::{AuthSettings, LimitSettings, Settings},
     emulator::Emulator,
     health::DrainingHealth,
-    layers::{CallLogLayer, DeadlineLayer},
+    layers::{CallLogLayer, CallerLimitLayer, CatchPanicLayer, DeadlineLayer, InFlightLimitLayer},
+    metrics::{self, Metrics},
     proto::{self, import_job_service_server::ImportJobServiceServer},
+    rate_limit::CognitoRateLimit,
     service::ImportJobs,
     tls::Tls,
 };
@@ -55,17 +57,20 @@ impl From<std::io::Error> for StartupError {
 /// A bound, ready-to-run service.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     service: Service,
     shutdown_grace: Duration,
     emulator: Option<Emulator>,
 }
 
-/// What [`serve`] hosts: the handler, the authorization in front of it, and
-/// TLS if configured.
+/// What [`serve`] hosts: the handler, the authorization in front of it, TLS
+/// if configured, the limits, and the metrics they all record into.
 pub struct Service {
     pub import_jobs: ImportJobs,
     pub authorize: AuthorizeLayer,
     pub tls: Option<Tls>,
+    pub limits: LimitSettings,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Application {
@@ -99,8 +104,12 @@ impl Application {
         emulator: Option<Emulator>,
     ) -> Result<Self, StartupError> {
         // Files first: a bad one is reported before anything binds.
-        let authorize =
-            AuthorizeLayer::new(authorizer(&settings.auth).map_err(StartupError::Configuration)?);
+        let metrics = Arc::new(Metrics::default());
+        let authorize = AuthorizeLayer::new(
+            authorizer(&settings.auth).map_err(StartupError::Configuration)?,
+            settings.limits.max_request_bytes as usize,
+            Arc::clone(&metrics),
+        );
         let tls = match (&settings.auth.tls_cert, &settings.auth.tls_key) {
             (Some(cert), Some(key)) => Some(
                 Tls::load(cert, key, settings.auth.client_ca.as_deref())
@@ -109,13 +118,22 @@ impl Application {
             _ => None,
         };
         let listener = TcpListener::bind(settings.listen).await?;
-        let cognito = Cognito::connect(&settings.aws, connection).await;
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
+        let cognito = Cognito::connect(&settings.aws, connection, Arc::clone(&metrics)).await;
+        let rate_limit =
+            CognitoRateLimit::new(settings.limits.cognito_rate, settings.limits.cognito_burst);
         Ok(Self {
             listener,
+            metrics_listener,
             service: Service {
-                import_jobs: ImportJobs::new(cognito),
+                import_jobs: ImportJobs::new(cognito, rate_limit, Arc::clone(&metrics)),
                 authorize,
                 tls,
+                limits: settings.limits.clone(),
+                metrics,
             },
             shutdown_grace: settings.shutdown_grace,
             emulator,
@@ -126,6 +144,13 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Where metrics are served, with `--metrics-listen`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("a bound listener has an address"))
     }
 
     /// The embedded emulator, when running with `--local-cognito`.
@@ -181,7 +206,14 @@ impl Application {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), tonic::transport::Error> {
         let _emulator = self.emulator;
-        serve(self.listener, self.service, self.shutdown_grace, shutdown).await
+        let metrics = self
+            .metrics_listener
+            .map(|listener| metrics::serve(listener, Arc::clone(&self.service.metrics)));
+        let served = serve(self.listener, self.service, self.shutdown_grace, shutdown).await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
+        served
     }
 }
 
@@ -204,10 +236,16 @@ pub async fn serve(
         .set_serving::<ImportJobServiceServer<ImportJobs>>()
         .await;
 
+    let limits = &service.limits;
     let stack = ServiceBuilder::new()
-        // Outermost, so every call gets its span and one log event, whatever
-        // the layers below answer.
-        .layer(CallLogLayer)
+        // Outermost, so every call gets its span, one log event and its
+        // count, whatever the layers below answer.
+        .layer(CallLogLayer::new(Arc::clone(&service.metrics)))
+        // Next, so a panic anywhere below is answered INTERNAL, and logged
+        // and counted as such.
+        .layer(CatchPanicLayer)
+        // Before any work, so shedding load costs nothing.
+        .layer(InFlightLimitLayer::new(limits.max_calls_in_flight))
         // Before anything that waits, so the caller's deadline bounds it all;
         // and before any layer that defers calling the next one, so its
         // deadline is set in the same instant as tonic's own timer, and fires
@@ -216,18 +254,32 @@ pub async fn serve(
         // Before anything reaches a service, so a denied call costs nothing
         // and reveals nothing; after the log layer, so denials are logged.
         .layer(service.authorize)
+        // After authorization, which says who the caller is.
+        .layer(CallerLimitLayer::new(limits.max_calls_in_flight_per_caller))
         .into_inner();
 
     let (drain, drained) = oneshot::channel::<()>();
     let drained = async {
         let _ = drained.await;
     };
+    let max_message = limits.max_request_bytes as usize;
     let router = Server::builder()
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        .http2_max_header_list_size(limits.http2_max_header_list_bytes)
+        .http2_keepalive_interval(Some(limits.http2_keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout))
+        // hyper's guard against rapid resets (CVE-2023-44487), explicit.
+        .http2_max_pending_accept_reset_streams(Some(HTTP2_MAX_PENDING_RESETS))
+        .max_connection_age(limits.max_connection_age)
+        .max_connection_age_grace(limits.max_connection_age_grace)
+        .tcp_keepalive(Some(TCP_KEEPALIVE))
         .layer(stack)
         .add_service(health_service)
         .add_service(reflection_v1())
         .add_service(reflection_v1alpha())
-        .add_service(ImportJobServiceServer::new(service.import_jobs));
+        .add_service(
+            ImportJobServiceServer::new(service.import_jobs).max_decoding_message_size(max_message),
+        );
     let mut server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send + '_>> =
         match service.tls {
             Some(tls) => {
@@ -305,6 +357,12 @@ fn authorizer(settings: &AuthSettings) -> Result<Authorizer, String> {
     reload::watch(watched, settings.auth_reload_interval);
     Ok(Authorizer { policy, jwt })
 }
+
+/// Streams a client may reset before their handlers ran, per connection,
+/// before the connection is closed: hyper's default, set explicitly.
+const HTTP2_MAX_PENDING_RESETS: usize = 20;
+/// TCP keepalive probes find peers that vanished without closing.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// Catches SIGTERM and SIGINT (Ctrl-C) from the moment it is called, and
 /// returns a future that completes on the first of them. Call it before the

@@ -43,6 +43,7 @@ use tower::{Layer, Service};
 use crate::{
     error::ApiError,
     layers::BoxFuture,
+    metrics::Metrics,
     proto::StopUserImportJobRequest,
     telemetry::loggable,
     tls::{ClientCertificate, TlsConnectionInfo},
@@ -56,9 +57,6 @@ use reload::Reloadable;
 const STOP_PATH: &str = "/importjob.v1.ImportJobService/StopUserImportJob";
 const HEALTH_PREFIX: &str = "/grpc.health.v1.Health/";
 const REFLECTION_PREFIX: &str = "/grpc.reflection.";
-/// Larger StopUserImportJob messages are refused unread: two ids of at most
-/// 55 characters need a few hundred bytes.
-pub const MAX_STOP_MESSAGE_BYTES: usize = 16 * 1024;
 
 /// Why a caller is not authenticated. The variants are what a caller may
 /// learn: nothing about the policy.
@@ -220,12 +218,17 @@ struct Authenticated {
 #[derive(Clone)]
 pub struct AuthorizeLayer {
     authorizer: Arc<Authorizer>,
+    /// StopUserImportJob messages larger than this are refused unread.
+    max_message_bytes: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl AuthorizeLayer {
-    pub fn new(authorizer: Authorizer) -> Self {
+    pub fn new(authorizer: Authorizer, max_message_bytes: usize, metrics: Arc<Metrics>) -> Self {
         Self {
             authorizer: Arc::new(authorizer),
+            max_message_bytes,
+            metrics,
         }
     }
 
@@ -241,7 +244,7 @@ impl<S> Layer<S> for AuthorizeLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Authorize {
             inner,
-            authorizer: Arc::clone(&self.authorizer),
+            layer: self.clone(),
         }
     }
 }
@@ -249,7 +252,7 @@ impl<S> Layer<S> for AuthorizeLayer {
 #[derive(Clone)]
 pub struct Authorize<S> {
     inner: S,
-    authorizer: Arc<Authorizer>,
+    layer: AuthorizeLayer,
 }
 
 impl<S> Service<Request<Body>> for Authorize<S>
@@ -270,9 +273,9 @@ where
         // The clone is ready only after poll_ready; call the one that is.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
-        let authorizer = Arc::clone(&self.authorizer);
+        let layer = self.layer.clone();
         Box::pin(async move {
-            match authorize(&authorizer, request).await {
+            match authorize(&layer, request).await {
                 Ok(request) => inner.call(request).await,
                 Err(error) => Ok(Status::from(error).into_http()),
             }
@@ -283,9 +286,10 @@ where
 /// Decides one call; on success, the request to pass on, with its body
 /// intact and the [`Caller`] in its extensions.
 async fn authorize(
-    authorizer: &Authorizer,
+    layer: &AuthorizeLayer,
     request: Request<Body>,
 ) -> Result<Request<Body>, ApiError> {
+    let authorizer = &layer.authorizer;
     let path = request.uri().path().to_owned();
     // Health answers every caller, probes included, whatever they present.
     if path.starts_with(HEALTH_PREFIX) {
@@ -305,7 +309,7 @@ async fn authorize(
     } = match authenticated {
         Ok(authenticated) => authenticated,
         Err(failure) => {
-            audit_unauthenticated(&path, failure);
+            audit_unauthenticated(&path, failure, &layer.metrics);
             return Err(ApiError::Unauthenticated(failure));
         }
     };
@@ -319,7 +323,7 @@ async fn authorize(
     }
 
     let (request, message) = if path == STOP_PATH {
-        let (request, message) = read_stop_request(request).await?;
+        let (request, message) = read_stop_request(request, layer.max_message_bytes).await?;
         (request, Some(message))
     } else {
         (request, None)
@@ -328,16 +332,11 @@ async fn authorize(
     let job_id = message.as_ref().map(|m| m.job_id.as_str());
 
     let Some(policy) = policy else {
-        audit(
-            &caller,
-            &path,
-            user_pool_id,
-            job_id,
-            &Decision::Allow {
-                rule: "insecure-allow-unauthenticated".to_owned(),
-            },
-            "",
-        );
+        let decision = Decision::Allow {
+            rule: "insecure-allow-unauthenticated".to_owned(),
+        };
+        audit(&caller, &path, user_pool_id, job_id, &decision, "");
+        layer.metrics.decision("allow", decision.rule());
         return Ok(with_caller(request, caller));
     };
     if caller.identities.is_empty() {
@@ -346,7 +345,7 @@ async fn authorize(
         } else {
             AuthFailure::NoCredentials
         };
-        audit_unauthenticated(&path, failure);
+        audit_unauthenticated(&path, failure, &layer.metrics);
         return Err(ApiError::Unauthenticated(failure));
     }
     let principals: Vec<&str> = caller
@@ -377,6 +376,11 @@ async fn authorize(
         &decision,
         &policy.name,
     );
+    let outcome = match decision {
+        Decision::Allow { .. } => "allow",
+        Decision::Deny { .. } => "deny",
+    };
+    layer.metrics.decision(outcome, decision.rule());
     match decision {
         Decision::Allow { .. } => Ok(with_caller(request, caller)),
         Decision::Deny { .. } => Err(ApiError::PermissionDenied { method: path }),
@@ -395,16 +399,16 @@ fn with_caller(mut request: Request<Body>, caller: Caller) -> Request<Body> {
 /// handler will see.
 async fn read_stop_request(
     request: Request<Body>,
+    max_message_bytes: usize,
 ) -> Result<(Request<Body>, StopUserImportJobRequest), ApiError> {
     let (parts, body) = request.into_parts();
-    let bytes = match Limited::new(body, MAX_STOP_MESSAGE_BYTES + 5)
-        .collect()
-        .await
-    {
+    // The 5-byte gRPC frame header, then at most the message limit: reading
+    // stops there, whatever the body's length.
+    let bytes = match Limited::new(body, max_message_bytes + 5).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return Err(ApiError::MessageTooLarge {
-                limit: MAX_STOP_MESSAGE_BYTES,
+                limit: max_message_bytes,
             });
         }
         Err(_) => return Err(ApiError::MalformedMessage),
@@ -455,7 +459,8 @@ fn audit(
     );
 }
 
-fn audit_unauthenticated(method: &str, failure: AuthFailure) {
+fn audit_unauthenticated(method: &str, failure: AuthFailure, metrics: &Metrics) {
+    metrics.decision("unauthenticated", failure.reason());
     tracing::info!(
         target: "audit",
         caller = "unauthenticated",

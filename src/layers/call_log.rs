@@ -4,9 +4,10 @@
 //! them, the user pool, job, region and AWS request id; the event at the end
 //! adds the gRPC code and the latency. Only ids, codes and timings are
 //! recorded: never metadata or message bodies, which hold tokens and
-//! pre-signed URLs.
+//! pre-signed URLs. The same end counts the call in the metrics.
 
 use std::{
+    sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
@@ -17,21 +18,44 @@ use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
 
 use super::BoxFuture;
+use crate::metrics::{CallLabels, MethodLabels, Metrics};
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CallLogLayer;
+/// The methods the server hosts. Any other path is counted as `other`, so
+/// that callers cannot add label values at will.
+const KNOWN_METHODS: &[&str] = &[
+    "/importjob.v1.ImportJobService/StopUserImportJob",
+    "/grpc.health.v1.Health/Check",
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
+
+#[derive(Clone)]
+pub struct CallLogLayer {
+    metrics: Arc<Metrics>,
+}
+
+impl CallLogLayer {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+}
 
 impl<S> Layer<S> for CallLogLayer {
     type Service = CallLog<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CallLog { inner }
+        CallLog {
+            inner,
+            metrics: Arc::clone(&self.metrics),
+        }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CallLog<S> {
     inner: S,
+    metrics: Arc<Metrics>,
 }
 
 impl<S, B, R> Service<Request<B>> for CallLog<S>
@@ -62,10 +86,20 @@ where
         );
         // Health checks come every few seconds from every probe: keep them
         // out of the default log level.
+        let label = MethodLabels {
+            method: KNOWN_METHODS
+                .iter()
+                .find(|known| **known == method)
+                .map_or("other", |known| known)
+                .to_owned(),
+        };
+        self.metrics.calls_in_flight.get_or_create(&label).inc();
         let mut event = CallEvent {
             started: Instant::now(),
             routine: method.starts_with("/grpc.health.v1."),
             logged: false,
+            metrics: Arc::clone(&self.metrics),
+            label,
         };
         let call = span.in_scope(|| self.inner.call(request));
         Box::pin(
@@ -74,8 +108,8 @@ where
                 match &result {
                     Ok(response) => event.log(code_name(response_code(response))),
                     Err(error) => {
-                        event.logged = true;
                         tracing::warn!(%error, latency_ms = event.latency_ms(), "call failed in transport");
+                        event.count("TRANSPORT_ERROR");
                     }
                 }
                 result
@@ -85,12 +119,15 @@ where
     }
 }
 
-/// The end-of-call event. A call the client cancels is dropped before it
-/// ends, inside its span: the event is then logged as CANCELLED.
+/// The end-of-call event and count. A call the client cancels is dropped
+/// before it ends, inside its span: it is then logged and counted as
+/// CANCELLED.
 struct CallEvent {
     started: Instant,
     routine: bool,
     logged: bool,
+    metrics: Arc<Metrics>,
+    label: MethodLabels,
 }
 
 impl CallEvent {
@@ -99,13 +136,28 @@ impl CallEvent {
     }
 
     fn log(&mut self, code: &'static str) {
-        self.logged = true;
         let latency_ms = self.latency_ms();
         if self.routine {
             tracing::debug!(code, latency_ms, "call finished");
         } else {
             tracing::info!(code, latency_ms, "call finished");
         }
+        self.count(code);
+    }
+
+    fn count(&mut self, code: &str) {
+        self.logged = true;
+        self.metrics
+            .calls
+            .get_or_create(&CallLabels {
+                method: self.label.method.clone(),
+                code: code.to_owned(),
+            })
+            .inc();
+        self.metrics
+            .call_duration
+            .get_or_create(&self.label)
+            .observe(self.started.elapsed().as_secs_f64());
     }
 }
 
@@ -114,6 +166,10 @@ impl Drop for CallEvent {
         if !self.logged {
             self.log(code_name(Code::Cancelled));
         }
+        self.metrics
+            .calls_in_flight
+            .get_or_create(&self.label)
+            .dec();
     }
 }
 

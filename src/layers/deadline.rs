@@ -22,6 +22,11 @@ use tower::{Layer, Service};
 use super::BoxFuture;
 use crate::error::ApiError;
 
+/// When the call's deadline passes, for the handler: in the request's
+/// extensions when the caller set one.
+#[derive(Debug, Clone, Copy)]
+pub struct CallDeadline(pub Instant);
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeadlineLayer;
 
@@ -51,9 +56,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let deadline =
             grpc_timeout(request.headers()).and_then(|timeout| Instant::now().checked_add(timeout));
+        if let Some(deadline) = deadline {
+            request.extensions_mut().insert(CallDeadline(deadline));
+        }
         let call = self.inner.call(request);
         Box::pin(async move {
             let Some(deadline) = deadline else {

@@ -78,6 +78,8 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where metrics are served, when the test asked for them.
+    pub metrics_addr: Option<SocketAddr>,
     pub client: ImportJobServiceClient<Channel>,
     pub emulator: Emulator,
     stop: Option<oneshot::Sender<()>>,
@@ -142,6 +144,7 @@ pub fn settings(args: &[&str]) -> Settings {
 
 async fn start(app: Application, emulator: Emulator) -> TestApp {
     let addr = app.local_addr();
+    let metrics_addr = app.metrics_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -155,6 +158,7 @@ async fn start(app: Application, emulator: Emulator) -> TestApp {
     );
     TestApp {
         addr,
+        metrics_addr,
         client,
         emulator,
         stop: Some(stop),
