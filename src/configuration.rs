@@ -181,6 +181,11 @@ pub struct LimitSettings {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_calls_in_flight_per_caller: u32,
 
+    /// How long a new connection may take to open its session (the TLS
+    /// handshake, then the HTTP/2 preface) before it is closed.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub handshake_timeout: Duration,
+
     /// Concurrent HTTP/2 streams per connection.
     #[arg(long, env = "IMPORT_JOB_SERVICE_HTTP2_MAX_CONCURRENT_STREAMS", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..))]

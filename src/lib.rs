@@ -18,6 +18,7 @@
 pub mod auth;
 pub mod cognito;
 pub mod configuration;
+pub mod connections;
 pub mod emulator;
 pub mod error;
 pub mod health;

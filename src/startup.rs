@@ -6,7 +6,7 @@ use std::{fmt, future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Durat
 
 use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
 use tokio::{net::TcpListener, sync::oneshot};
-use tonic::transport::{Server, server::TcpIncoming};
+use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 
@@ -19,6 +19,7 @@ use crate::{
     },
     cognito::{Cognito, Connection},
     configuration::{AuthSettings, LimitSettings, Settings},
+    connections,
     emulator::Emulator,
     health::DrainingHealth,
     layers::{CallLogLayer, CallerLimitLayer, CatchPanicLayer, DeadlineLayer, InFlightLimitLayer},
@@ -263,6 +264,7 @@ pub async fn serve(
         let _ = drained.await;
     };
     let max_message = limits.max_request_bytes as usize;
+    let handshake_timeout = limits.handshake_timeout;
     let router = Server::builder()
         .max_concurrent_streams(limits.http2_max_concurrent_streams)
         .http2_max_header_list_size(limits.http2_max_header_list_bytes)
@@ -283,10 +285,13 @@ pub async fn serve(
     let mut server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send + '_>> =
         match service.tls {
             Some(tls) => {
-                Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), drained))
+                Box::pin(router.serve_with_incoming_shutdown(
+                    tls.incoming(listener, handshake_timeout),
+                    drained,
+                ))
             }
             None => Box::pin(router.serve_with_incoming_shutdown(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                connections::plaintext(listener, handshake_timeout),
                 drained,
             )),
         };

@@ -39,9 +39,6 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use crate::auth::mtls::{self, CertificateError};
 
-/// A client that has not finished its handshake by then is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// What a connection's client certificate established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientCertificate {
@@ -128,7 +125,11 @@ impl Tls {
     /// Accepts TCP connections on `listener` and yields them once their TLS
     /// handshake is done, each handshake in its own task so a slow client
     /// holds up no one. Stops when the stream is dropped.
-    pub fn incoming(self, listener: TcpListener) -> ReceiverStream<io::Result<TlsConnection>> {
+    pub fn incoming(
+        self,
+        listener: TcpListener,
+        handshake_timeout: Duration,
+    ) -> ReceiverStream<io::Result<TlsConnection>> {
         let (sender, receiver) = mpsc::channel(64);
         tokio::spawn(async move {
             loop {
@@ -147,7 +148,7 @@ impl Tls {
                 let tls = self.clone();
                 let sender = sender.clone();
                 tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor.accept(stream)).await
+                    match tokio::time::timeout(handshake_timeout, tls.acceptor.accept(stream)).await
                     {
                         Ok(Ok(stream)) => {
                             let client_certificate = tls.check_client(&stream);

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use import_job_service::emulator::{DEMO_POOL, Fault, JobStatus};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -151,4 +152,70 @@ async fn the_rate_toward_cognito_is_held_and_a_turn_past_the_deadline_is_refused
             "{family} in:\n{text}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_connection_that_never_opens_its_session_is_closed() {
+    let app = spawn_app_with(&["--handshake-timeout", "200ms"]).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // Part of the HTTP/2 preface, then nothing.
+    stream.write_all(b"PRI * HTTP/2.0").await.unwrap();
+    let mut buffer = [0; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+        .await
+        .expect("the server closes the connection");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(app.stop_job(DEMO_POOL, "import-in-progress").await.is_ok());
+}
+
+#[tokio::test]
+async fn streams_opened_and_reset_in_a_flood_leave_nothing_behind() {
+    let app = spawn_app_with(&["--metrics-listen", "127.0.0.1:0"]).await;
+    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let (mut flood, connection) = h2::client::handshake(tcp).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let uri = format!(
+        "http://{}/importjob.v1.ImportJobService/StopUserImportJob",
+        app.addr
+    );
+    for _ in 0..2000 {
+        let request = http::Request::post(&uri)
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .unwrap();
+        let Ok(ready) = flood.clone().ready().await else {
+            break; // the server sent GOAWAY
+        };
+        flood = ready;
+        match flood.send_request(request, false) {
+            Ok((_response, mut stream)) => stream.send_reset(h2::Reason::CANCEL),
+            Err(_) => break,
+        }
+    }
+    // Others are served throughout.
+    assert!(app.stop_job(DEMO_POOL, "import-in-progress").await.is_ok());
+    drop(flood);
+    let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
+
+    let stop = r#"{method="/importjob.v1.ImportJobService/StopUserImportJob"}"#;
+    wait_for_in_flight_zero(app.metrics_addr.unwrap(), stop).await;
+    assert_eq!(
+        app.cognito_stop_calls(),
+        1,
+        "no reset stream reached Cognito"
+    );
+}
+
+/// Waits until no call is in flight, as the metrics count them.
+async fn wait_for_in_flight_zero(metrics: std::net::SocketAddr, labels: &str) {
+    let series = format!("grpc_server_calls_in_flight{labels}");
+    for _ in 0..100 {
+        let (_, text) = get(metrics, "/metrics").await;
+        if sample(&text, &series) == Some(0.0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("calls are still in flight");
 }
