@@ -97,12 +97,14 @@ impl TryFrom<String> for Pattern {
     type Error = String;
 
     fn try_from(value: String) -> Result<Self, String> {
-        let inner = value.trim_start_matches('*').trim_end_matches('*');
         if value.is_empty() {
             return Err("a pattern must not be empty".to_owned());
         }
-        if inner.contains('*')
-            || (value.len() > 1 && value.starts_with('*') && value.ends_with('*'))
+        // One '*' at one end at most: `ci-**` would match only a literal
+        // `ci-*...`, which is never what its author meant.
+        let inner = value.strip_prefix('*').unwrap_or(&value);
+        let inner = inner.strip_suffix('*').unwrap_or(inner);
+        if value != "*" && (inner.contains('*') || (value.starts_with('*') && value.ends_with('*')))
         {
             return Err(format!(
                 "{value:?}: '*' may only stand alone, at the start or at the end"
@@ -381,7 +383,7 @@ mod tests {
         assert!(p("ab*").matches("abcd") && !p("ab*").matches("xab"));
         assert!(p("*cd").matches("abcd") && !p("*cd").matches("cdx"));
         assert!(p("*").matches("") && p("*").matches("anything"));
-        for bad in ["", "a*b", "*a*", "**"] {
+        for bad in ["", "a*b", "*a*", "**", "a**", "**a", "***"] {
             assert!(Pattern::try_from(bad.to_owned()).is_err(), "{bad:?}");
         }
     }

@@ -1,0 +1,4 @@
+//! `cargo fuzz run stop_request`: see `import_job_service::fuzzing::stop_request`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| import_job_service::fuzzing::stop_request(data));
