@@ -8,25 +8,42 @@
 //! `{"__type", "message"}` body; every answer with `x-amzn-RequestId`. A pool
 //! exists in one region: a call signed for another region does not find it.
 //!
-//! Tests steer it through [`Emulator`]: inject faults into the next calls,
-//! add jobs, and count the calls it received.
+//! Tests steer it through [`Emulator`]: inject faults into the next calls or
+//! into every call for one job, refuse connections for a while, add jobs, and
+//! count the calls it received, those in flight and those abandoned.
 
 pub mod jobs;
 
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     net::SocketAddr,
-    sync::{Arc, Mutex, MutexGuard},
-    time::Duration,
+    pin::Pin,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode, header::CONTENT_TYPE};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use http::{
+    Request, Response, StatusCode,
+    header::{CONTENT_LENGTH, CONTENT_TYPE},
+};
+use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
+use hyper::{
+    body::{Frame, Incoming, SizeHint},
+    server::conn::http1,
+    service::service_fn,
+};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::{Notify, watch},
+    task::JoinHandle,
+};
 
 use crate::validation::{StopRequest, UserPoolId, cognito_message};
 pub use jobs::{Job, JobStatus, Pools};
@@ -53,12 +70,33 @@ pub enum Fault {
     },
     /// Wait this long, then answer normally.
     Delay(Duration),
-    /// Answer HTTP 200 with a body that is not JSON.
+    /// Never answer: hold the call until its caller goes away (it is then
+    /// counted in [`Emulator::abandoned_calls`]).
+    Hang,
+    /// Answer HTTP 200 with a body that is not JSON: a JSON document cut
+    /// short, its length announced correctly.
     MalformedBody,
     /// Answer with this HTTP status and JSON body, whatever the call asked.
     Respond { status: u16, body: String },
+    /// Answer with this HTTP status, `Content-Type` and body, as a proxy or
+    /// load balancer in front of Cognito might (see [`Fault::html_page`]).
+    WrongContentType {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
+    /// Answer HTTP 200 announcing a whole answer's `Content-Length`, send
+    /// half of it, and close the connection. The job is left as it was.
+    TruncatedBody,
+    /// Answer normally, padded to `bytes` bytes in all with a member Cognito
+    /// does not send. The padding is streamed a chunk at a time: the
+    /// emulator holds no copy of it, so what memory the answer costs is the
+    /// receiver's.
+    OversizedBody { bytes: usize },
     /// Close the connection without answering.
     DropConnection,
+    /// Reset the connection (TCP RST) without answering.
+    ResetConnection,
 }
 
 impl Fault {
@@ -73,6 +111,17 @@ impl Fault {
             error_type: error_type.to_owned(),
             status,
             message: message.to_owned(),
+        }
+    }
+
+    /// An HTML error page with this HTTP status, as a proxy sends one.
+    pub fn html_page(status: u16) -> Self {
+        Fault::WrongContentType {
+            status,
+            content_type: "text/html; charset=utf-8".to_owned(),
+            body: format!(
+                "<html><head><title>{status}</title></head><body><h1>{status}</h1><p>The proxy could not complete the request.</p></body></html>"
+            ),
         }
     }
 }
@@ -92,9 +141,17 @@ pub struct ReceivedCall {
 struct Shared {
     pools: Mutex<Pools>,
     faults: Mutex<VecDeque<Fault>>,
+    /// Faults for every call about one job, by job id.
+    job_faults: Mutex<HashMap<String, Fault>>,
     calls: Mutex<Vec<ReceivedCall>>,
     /// Calls whose caller went away before the answer was sent.
     abandoned: Mutex<usize>,
+    /// Calls received and neither answered nor abandoned yet.
+    in_flight: AtomicUsize,
+    /// Connections open now.
+    connections: AtomicUsize,
+    /// Changed to close every open connection at once.
+    close_connections: watch::Sender<u64>,
 }
 
 /// A handle on a running emulator. When the last handle is dropped, it stops
@@ -103,14 +160,17 @@ struct Shared {
 pub struct Emulator {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    _accept: Arc<AbortOnDrop>,
+    accept: Arc<Acceptor>,
 }
 
-struct AbortOnDrop(JoinHandle<()>);
+/// The task accepting connections, if the emulator is accepting them.
+struct Acceptor(Mutex<Option<JoinHandle<()>>>);
 
-impl Drop for AbortOnDrop {
+impl Drop for Acceptor {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(task) = lock(&self.0).take() {
+            task.abort();
+        }
     }
 }
 
@@ -131,7 +191,7 @@ impl Emulator {
         Ok(Self {
             addr,
             shared,
-            _accept: Arc::new(AbortOnDrop(accept)),
+            accept: Arc::new(Acceptor(Mutex::new(Some(accept)))),
         })
     }
 
@@ -144,6 +204,52 @@ impl Emulator {
     /// already queued.
     pub fn inject(&self, fault: Fault, times: usize) {
         lock(&self.shared.faults).extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Makes every call about the job `job_id` (its `JobId` member) suffer
+    /// `fault`, retries included, until [`Emulator::clear_job_fault`]. Faults
+    /// queued by [`Emulator::inject`] come first.
+    pub fn inject_for_job(&self, job_id: &str, fault: Fault) {
+        lock(&self.shared.job_faults).insert(job_id.to_owned(), fault);
+    }
+
+    /// Lets calls about `job_id` be answered normally again.
+    pub fn clear_job_fault(&self, job_id: &str) {
+        lock(&self.shared.job_faults).remove(job_id);
+    }
+
+    /// Closes the listening socket, so that connecting is refused, and every
+    /// open connection, calls in flight included; returns once they are
+    /// closed (or after two seconds). [`Emulator::accept_connections`] opens
+    /// the same port again.
+    pub async fn refuse_connections(&self) {
+        let accept = lock(&self.accept.0).take();
+        if let Some(accept) = accept {
+            accept.abort();
+            // Once the task is gone, so is its listener.
+            let _ = accept.await;
+        }
+        self.shared
+            .close_connections
+            .send_modify(|generation| *generation += 1);
+        let started = Instant::now();
+        while self.open_connections() > 0 && started.elapsed() < Duration::from_secs(2) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Accepts connections again on the same port, after
+    /// [`Emulator::refuse_connections`].
+    pub async fn accept_connections(&self) -> std::io::Result<()> {
+        if lock(&self.accept.0).is_some() {
+            return Ok(());
+        }
+        let listener = TcpListener::bind(self.addr).await?;
+        let accept = tokio::spawn(accept_loop(listener, Arc::clone(&self.shared)));
+        if let Some(racing) = lock(&self.accept.0).replace(accept) {
+            racing.abort();
+        }
+        Ok(())
     }
 
     /// Adds or replaces a job.
@@ -164,9 +270,25 @@ impl Emulator {
         lock(&self.shared.calls).clone()
     }
 
+    /// Every call received since the last time, in order, forgetting them:
+    /// for long runs, whose record would otherwise grow without end.
+    pub fn take_calls(&self) -> Vec<ReceivedCall> {
+        std::mem::take(&mut *lock(&self.shared.calls))
+    }
+
     /// How many calls were dropped by their caller before being answered.
     pub fn abandoned_calls(&self) -> usize {
         *lock(&self.shared.abandoned)
+    }
+
+    /// How many calls were received and are neither answered nor abandoned.
+    pub fn calls_in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How many connections are open now.
+    pub fn open_connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
     }
 
     /// The demo pools and their jobs, for the start-up banner.
@@ -210,21 +332,72 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-            // A dropped connection is one of the faults; nothing to report.
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+        // Answers go out at once, as Cognito's do, not held back by Nagle's
+        // algorithm until the previous segment is acknowledged.
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_connection(stream, Arc::clone(&shared)));
     }
 }
 
-/// Counts the call as abandoned unless it was answered.
+/// What a call can do to the connection it came on.
+#[derive(Default)]
+struct ConnectionControl {
+    reset: Notify,
+}
+
+async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
+    let _open = Counted::new(&shared.connections);
+    let mut closing = shared.close_connections.subscribe();
+    let control = Arc::new(ConnectionControl::default());
+    let service = {
+        let (shared, control) = (Arc::clone(&shared), Arc::clone(&control));
+        service_fn(move |request| handle(Arc::clone(&shared), Arc::clone(&control), request))
+    };
+    let mut connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        // A dropped connection is one of the faults; nothing to report.
+        _ = &mut connection => {}
+        () = control.reset.notified() => {
+            let stream = connection.into_parts().io.into_inner();
+            // A socket closed while lingering zero seconds sends RST, not FIN.
+            let _ = stream.set_zero_linger();
+        }
+        _ = closing.changed() => {}
+    }
+}
+
+/// Counts something for as long as it lives.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts the call in flight while it lives, and as abandoned unless it was
+/// answered.
 struct AnswerGuard<'a> {
     shared: &'a Shared,
     answered: bool,
+    _in_flight: Counted<'a>,
+}
+
+impl<'a> AnswerGuard<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        Self {
+            shared,
+            answered: false,
+            _in_flight: Counted::new(&shared.in_flight),
+        }
+    }
 }
 
 impl Drop for AnswerGuard<'_> {
@@ -235,13 +408,16 @@ impl Drop for AnswerGuard<'_> {
     }
 }
 
-type HttpResult = Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Body = BoxBody<Bytes, BoxError>;
+type HttpResult = Result<Response<Body>, BoxError>;
 
-async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResult {
-    let mut guard = AnswerGuard {
-        shared: &shared,
-        answered: false,
-    };
+async fn handle(
+    shared: Arc<Shared>,
+    connection: Arc<ConnectionControl>,
+    request: Request<Incoming>,
+) -> HttpResult {
+    let mut guard = AnswerGuard::new(&shared);
     let operation = header(&request, "x-amz-target")
         .and_then(|target| target.strip_prefix(TARGET_PREFIX))
         .unwrap_or_default()
@@ -253,20 +429,68 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResult {
         region: region.clone(),
         request_id: request_id.clone(),
     });
+    let is_json =
+        header(&request, CONTENT_TYPE.as_str()).is_some_and(|t| t.starts_with(CONTENT_TYPE_JSON));
+    // The body first, so that a fault can be picked by the job it is about.
+    let body = Limited::new(request.into_body(), MAX_REQUEST_BYTES)
+        .collect()
+        .await
+        .map(|body| body.to_bytes())
+        .ok();
 
-    let fault = lock(&shared.faults).pop_front();
-    let response = match fault {
+    let queued = lock(&shared.faults).pop_front();
+    let fault = queued.or_else(|| {
+        let job_id = body.as_deref().and_then(job_id_of)?;
+        lock(&shared.job_faults).get(&job_id).cloned()
+    });
+    let mut response = match fault {
+        None => respond(answer(
+            &shared,
+            &operation,
+            region.as_deref(),
+            is_json,
+            body,
+        )),
+        Some(Fault::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            respond(answer(
+                &shared,
+                &operation,
+                region.as_deref(),
+                is_json,
+                body,
+            ))
+        }
+        Some(Fault::Hang) => std::future::pending().await,
         Some(Fault::DropConnection) => {
             guard.answered = true;
             return Err("fault injected: connection dropped".into());
         }
-        Some(Fault::MalformedBody) => Ok(json_response(
+        Some(Fault::ResetConnection) => {
+            guard.answered = true;
+            // The connection's task resets it, dropping this call with it.
+            connection.reset.notify_one();
+            std::future::pending().await
+        }
+        Some(Fault::MalformedBody) => respond(Answer::json(
             StatusCode::OK,
             Bytes::from_static(b"{\"UserImportJob\": {\"JobId\": "),
         )),
         Some(Fault::Respond { status, body }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            Ok(json_response(status, Bytes::from(body)))
+            respond(Answer::json(status, Bytes::from(body)))
+        }
+        Some(Fault::WrongContentType {
+            status,
+            content_type,
+            body,
+        }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut response = respond(Answer::json(status, Bytes::from(body)));
+            if let Ok(value) = content_type.parse() {
+                response.headers_mut().insert(CONTENT_TYPE, value);
+            }
+            response
         }
         Some(Fault::Error {
             error_type,
@@ -274,60 +498,106 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResult {
             message,
         }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-            Ok(error_response(status, &error_type, &message))
+            respond(Answer::error(status, &error_type, &message))
         }
-        Some(Fault::Delay(delay)) => {
-            tokio::time::sleep(delay).await;
-            answer(&shared, &operation, region.as_deref(), request).await
+        Some(Fault::TruncatedBody) => {
+            let job_id = body.as_deref().and_then(job_id_of).unwrap_or_default();
+            let whole = json!({ "UserImportJob": {
+                "JobId": job_id,
+                "Status": JobStatus::Stopped.as_str(),
+                "CompletionMessage": jobs::STOPPED_MESSAGE,
+            }})
+            .to_string();
+            let whole = Bytes::from(whole);
+            let sent = whole.slice(..whole.len() / 2);
+            respond_streamed(
+                Answer::json(StatusCode::OK, whole.clone()),
+                Streamed::cut_short(sent, whole.len()),
+            )
         }
-        None => answer(&shared, &operation, region.as_deref(), request).await,
+        Some(Fault::OversizedBody { bytes }) => {
+            let answer = answer(&shared, &operation, region.as_deref(), is_json, body);
+            let padded = Streamed::padded(&answer.body, bytes);
+            respond_streamed(answer, padded)
+        }
     };
     guard.answered = true;
-    let mut response = response?;
     if let Ok(id) = request_id.parse() {
         response.headers_mut().insert("x-amzn-requestid", id);
     }
     Ok(response)
 }
 
-async fn answer(
+/// The `JobId` member of a request body.
+fn job_id_of(body: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<Value>(body).ok()? {
+        Value::Object(mut input) => match input.remove("JobId")? {
+            Value::String(job_id) => Some(job_id),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An answer in AWS JSON 1.1: its status, body and, for an error, its type.
+struct Answer {
+    status: StatusCode,
+    body: Bytes,
+    error_type: Option<String>,
+}
+
+impl Answer {
+    fn json(status: StatusCode, body: Bytes) -> Self {
+        Self {
+            status,
+            body,
+            error_type: None,
+        }
+    }
+
+    fn error(status: StatusCode, error_type: &str, message: &str) -> Self {
+        let body = json!({ "__type": error_type, "message": message }).to_string();
+        Self {
+            status,
+            body: Bytes::from(body),
+            error_type: Some(error_type.to_owned()),
+        }
+    }
+}
+
+/// What Cognito would answer: `body` is the request's body, `None` if it
+/// was too large or could not be read.
+fn answer(
     shared: &Shared,
     operation: &str,
     region: Option<&str>,
-    request: Request<Incoming>,
-) -> HttpResult {
-    let is_json =
-        header(&request, CONTENT_TYPE.as_str()).is_some_and(|t| t.starts_with(CONTENT_TYPE_JSON));
-    let body = match Limited::new(request.into_body(), MAX_REQUEST_BYTES)
-        .collect()
-        .await
-    {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
-            return Ok(error_response(
-                StatusCode::BAD_REQUEST,
-                "SerializationException",
-                "The request body is too large or was cut short.",
-            ));
-        }
+    is_json: bool,
+    body: Option<Bytes>,
+) -> Answer {
+    let Some(body) = body else {
+        return Answer::error(
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            "The request body is too large or was cut short.",
+        );
     };
     if !is_json {
-        return Ok(error_response(
+        return Answer::error(
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
             "Requests must be application/x-amz-json-1.1.",
-        ));
+        );
     }
     let Ok(Value::Object(input)) = serde_json::from_slice::<Value>(&body) else {
-        return Ok(error_response(
+        return Answer::error(
             StatusCode::BAD_REQUEST,
             "SerializationException",
             "The request body is not a JSON object.",
-        ));
+        );
     };
     let result = run(&mut lock(&shared.pools), operation, region, &input);
-    Ok(match result {
-        Ok(output) => json_response(StatusCode::OK, Bytes::from(output.to_string())),
+    match result {
+        Ok(output) => Answer::json(StatusCode::OK, Bytes::from(output.to_string())),
         Err(Failure {
             error_type,
             message,
@@ -337,9 +607,128 @@ async fn answer(
             } else {
                 StatusCode::BAD_REQUEST
             };
-            error_response(status, error_type, &message)
+            Answer::error(status, error_type, &message)
         }
-    })
+    }
+}
+
+/// The answer as an HTTP response, with Cognito's headers.
+fn respond(answer: Answer) -> Response<Body> {
+    let body = Full::new(answer.body.clone())
+        .map_err(|never| match never {})
+        .boxed();
+    with_headers(&answer, body)
+}
+
+/// The answer's status and headers, with `body` in place of its body.
+fn respond_streamed(answer: Answer, body: Streamed) -> Response<Body> {
+    let length = body.length;
+    let mut response = with_headers(&answer, body.boxed());
+    response.headers_mut().insert(CONTENT_LENGTH, length.into());
+    response
+}
+
+fn with_headers(answer: &Answer, body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
+    *response.status_mut() = answer.status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static(CONTENT_TYPE_JSON),
+    );
+    if let Some(value) = answer.error_type.as_deref().and_then(|t| t.parse().ok()) {
+        headers.insert("x-amzn-errortype", value);
+    }
+    response
+}
+
+/// Filler for padded answers, sent from here as often as needed.
+static FILLER: [u8; 64 * 1024] = [b'a'; 64 * 1024];
+
+/// A response body sent a chunk at a time: `head`, `padding` bytes of
+/// filler, `tail`; or, when cut short, `head` and then a failure, on which
+/// hyper closes the connection short of the announced length.
+struct Streamed {
+    head: Option<Bytes>,
+    padding: usize,
+    tail: Option<Bytes>,
+    cut_short: bool,
+    /// The length announced in `Content-Length`.
+    length: u64,
+    /// What is left of it to send.
+    remaining: u64,
+}
+
+impl Streamed {
+    /// `answer`, a JSON object, with a first member of filler that brings it
+    /// to `bytes` bytes (or a little more, if it is longer already).
+    fn padded(answer: &[u8], bytes: usize) -> Self {
+        const HEAD: &[u8] = b"{\"EmulatorPadding\":\"";
+        let rest = answer.strip_prefix(b"{").unwrap_or(b"}");
+        let mut tail = b"\"".to_vec();
+        if rest != b"}" {
+            tail.push(b',');
+        }
+        tail.extend_from_slice(rest);
+        let padding = bytes.saturating_sub(HEAD.len() + tail.len());
+        let length = (HEAD.len() + padding + tail.len()) as u64;
+        Self {
+            length,
+            remaining: length,
+            head: Some(Bytes::from_static(HEAD)),
+            padding,
+            tail: Some(Bytes::from(tail)),
+            cut_short: false,
+        }
+    }
+
+    /// `sent`, announced as the first part of `length` bytes.
+    fn cut_short(sent: Bytes, length: usize) -> Self {
+        Self {
+            head: Some(sent),
+            padding: 0,
+            tail: None,
+            cut_short: true,
+            length: length as u64,
+            remaining: length as u64,
+        }
+    }
+}
+
+impl hyper::body::Body for Streamed {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let chunk = if let Some(head) = this.head.take() {
+            head
+        } else if this.padding > 0 {
+            let n = this.padding.min(FILLER.len());
+            this.padding -= n;
+            Bytes::from_static(&FILLER[..n])
+        } else if this.cut_short {
+            this.cut_short = false;
+            return Poll::Ready(Some(Err("fault injected: body cut short".into())));
+        } else if let Some(tail) = this.tail.take() {
+            tail
+        } else {
+            return Poll::Ready(None);
+        };
+        this.remaining = this.remaining.saturating_sub(chunk.len() as u64);
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.head.is_none() && self.padding == 0 && self.tail.is_none() && !self.cut_short
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
 }
 
 struct Failure {
@@ -491,26 +880,6 @@ fn signed_region(authorization: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn json_response(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        http::HeaderValue::from_static(CONTENT_TYPE_JSON),
-    );
-    response
-}
-
-fn error_response(status: StatusCode, error_type: &str, message: &str) -> Response<Full<Bytes>> {
-    let body = json!({ "__type": error_type, "message": message }).to_string();
-    let mut response = json_response(status, Bytes::from(body));
-    if let Ok(value) = error_type.parse() {
-        response.headers_mut().insert("x-amzn-errortype", value);
-    }
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,6 +889,47 @@ mod tests {
         let auth = "AWS4-HMAC-SHA256 Credential=AKID/20261121/eu-west-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=abc";
         assert_eq!(signed_region(auth).as_deref(), Some("eu-west-1"));
         assert_eq!(signed_region("Bearer x"), None);
+    }
+
+    /// The body's frames, polled to the end: data, then an error if any.
+    fn frames(mut body: Streamed) -> (Vec<u8>, Option<String>) {
+        use hyper::body::Body as _;
+        let mut context = Context::from_waker(std::task::Waker::noop());
+        let mut data = Vec::new();
+        loop {
+            match Pin::new(&mut body).poll_frame(&mut context) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    data.extend_from_slice(frame.data_ref().expect("data frames only"))
+                }
+                Poll::Ready(Some(Err(error))) => return (data, Some(error.to_string())),
+                Poll::Ready(None) => return (data, None),
+                Poll::Pending => panic!("the filler is always ready"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_padded_answer_is_the_answer_at_the_size_announced() {
+        let answer = br#"{"UserImportJob":{"JobId":"import-1"}}"#;
+        for (answer, bytes) in [(&answer[..], 300_000), (b"{}", 100)] {
+            let body = Streamed::padded(answer, bytes);
+            let announced = body.length;
+            let (data, error) = frames(body);
+            assert_eq!(error, None);
+            assert_eq!(data.len(), bytes);
+            assert_eq!(announced, bytes as u64);
+            let value: Value = serde_json::from_slice(&data).expect("still JSON");
+            let mut original: Value = serde_json::from_slice(answer).unwrap();
+            original["EmulatorPadding"] = value["EmulatorPadding"].clone();
+            assert_eq!(value, original);
+        }
+    }
+
+    #[test]
+    fn a_body_cut_short_sends_part_and_fails() {
+        let (data, error) = frames(Streamed::cut_short(Bytes::from_static(b"{\"Us"), 40));
+        assert_eq!(data, b"{\"Us");
+        assert!(error.is_some());
     }
 
     #[test]

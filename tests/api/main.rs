@@ -6,6 +6,7 @@ mod auth;
 mod binary;
 mod cli;
 mod errors;
+mod faults;
 mod helpers;
 mod lifecycle;
 mod limits;

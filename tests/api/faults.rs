@@ -1,0 +1,604 @@
+//! Cognito misbehaving, one fault per test, as the caller lives through it.
+//! Each test checks four things:
+//!
+//! - the status the error table (README, `src/error.rs`) gives the fault;
+//! - that the answer comes within the caller's deadline: calls send
+//!   `grpc-timeout` over a plain HTTP/2 client that does not enforce it
+//!   itself, so the time measured is the server's;
+//! - that nothing is left behind: the emulator holds no call in flight, and
+//!   the test's runtime runs no more tasks than it did after the healthy
+//!   call that warmed the service up (tokio's `num_alive_tasks`: a task
+//!   still waiting on Cognito, or a connection never closed, shows there);
+//! - that the next healthy call succeeds.
+//!
+//! `errors.rs` pins each row of the error table in detail (the ErrorInfo's
+//! metadata, messages, request ids); this module is about what a fault
+//! leaves behind, and mirrors the soak (`examples/soak.rs`), which injects
+//! the same faults at random under load.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::TokioExecutor,
+};
+use import_job_service::{
+    emulator::{DEMO_POOL, Fault, Job, JobStatus},
+    proto::{
+        StopUserImportJobResponse, UserImportJobStatus,
+        import_job_service_client::ImportJobServiceClient,
+    },
+};
+use tokio::runtime::Handle;
+use tonic::{Code, Request, Response, Status};
+use tonic_types::StatusExt;
+
+use crate::{
+    errors::wait_for,
+    helpers::{TestApp, details, request, spawn_app_with},
+};
+
+const COGNITO: &str = "cognito-idp.amazonaws.com";
+const SERVICE: &str = "importjob.v1.ImportJobService";
+
+/// The caller's deadline, unless a test needs it to pass.
+const DEADLINE: Duration = Duration::from_secs(2);
+/// How late past its deadline an answer may come before the call counts as
+/// hung.
+const MARGIN: Duration = Duration::from_millis(200);
+
+type Http2 = Client<HttpConnector, tonic::body::Body>;
+
+/// The service on the emulator, warmed up by one healthy call, and a caller
+/// whose deadlines only the server enforces.
+struct Probe {
+    app: TestApp,
+    client: ImportJobServiceClient<Http2>,
+    /// Tasks alive after the warm-up call, every connection it needed open.
+    tasks_when_idle: usize,
+}
+
+type Answer = Result<Response<StopUserImportJobResponse>, Status>;
+
+impl Probe {
+    async fn start(args: &[&str]) -> Self {
+        let app = spawn_app_with(args).await;
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let http2 = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build(connector);
+        let origin = format!("http://{}", app.addr).parse().unwrap();
+        let mut probe = Self {
+            app,
+            client: ImportJobServiceClient::with_origin(http2, origin),
+            tasks_when_idle: 0,
+        };
+        probe.warm_up(1).await;
+        probe
+    }
+
+    /// Makes `calls` healthy calls at once, so that as many connections to
+    /// Cognito are open (the SDK's pool keeps them), and counts the tasks
+    /// alive once they are answered.
+    async fn warm_up(&mut self, calls: usize) {
+        let healthy = (0..calls).map(|_| self.assert_a_healthy_call_succeeds());
+        futures_util::future::join_all(healthy).await;
+        // Let the calls' own tasks (their HTTP/2 streams) end.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.tasks_when_idle = alive_tasks();
+    }
+
+    /// A fresh running job.
+    fn job(&self) -> Job {
+        self.app.job_in(DEMO_POOL, JobStatus::InProgress)
+    }
+
+    /// Stops `job_id` with `deadline`, and how long the answer took; fails
+    /// the test if none comes within the deadline and [`MARGIN`].
+    async fn call(&self, job_id: &str, deadline: Duration) -> (Answer, Duration) {
+        let mut call = Request::new(request(DEMO_POOL, job_id));
+        call.set_timeout(deadline);
+        let mut client = self.client.clone();
+        let started = Instant::now();
+        let answer = tokio::time::timeout(deadline + MARGIN, client.stop_user_import_job(call))
+            .await
+            .unwrap_or_else(|_| panic!("no answer within {deadline:?} and {MARGIN:?}: hung"));
+        (answer, started.elapsed())
+    }
+
+    /// Stops a fresh running job while Cognito suffers `fault`, and checks
+    /// the answer's status, that it came before the deadline, and that the
+    /// job was left as it was.
+    async fn assert_fault_answered(
+        &self,
+        fault: Fault,
+        code: Code,
+        reason: &str,
+        domain: &str,
+    ) -> Status {
+        let job = self.job();
+        self.app.inject(fault.clone(), 1);
+        let (answer, elapsed) = self.call(&job.job_id, DEADLINE).await;
+        let status = answer.expect_err(&format!("{fault:?} answers an error"));
+        details(&status, code, reason, domain);
+        assert!(elapsed < DEADLINE, "{fault:?}: answered after {elapsed:?}");
+        self.assert_job_unchanged(&job);
+        status
+    }
+
+    /// As [`Probe::assert_fault_answered`], with `fault` injected `times`
+    /// (for calls that retry) and its ErrorInfo in Cognito's domain.
+    async fn assert_fault_answered_times(
+        &self,
+        fault: Fault,
+        times: usize,
+        code: Code,
+        reason: &str,
+    ) -> Status {
+        self.app.inject(fault.clone(), times - 1);
+        self.assert_fault_answered(fault, code, reason, COGNITO)
+            .await
+    }
+
+    fn assert_job_unchanged(&self, job: &Job) {
+        let now = self.app.emulator.job(DEMO_POOL, &job.job_id).unwrap();
+        assert_eq!(now.status, "InProgress", "{} was not stopped", job.job_id);
+    }
+
+    /// Nothing the calls so far started is still running: no call in flight
+    /// at the emulator, no more tasks than when the service was idle.
+    async fn assert_nothing_left_behind(&self) {
+        let started = Instant::now();
+        loop {
+            let (in_flight, tasks) = (self.app.emulator.calls_in_flight(), alive_tasks());
+            if in_flight == 0 && tasks <= self.tasks_when_idle {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "left behind: {in_flight} calls in flight at the emulator, \
+                 {tasks} tasks alive where {} were when idle",
+                self.tasks_when_idle
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn assert_a_healthy_call_succeeds(&self) {
+        let job = self.job();
+        let (answer, elapsed) = self.call(&job.job_id, DEADLINE).await;
+        let stopped = answer
+            .expect("a healthy call succeeds")
+            .into_inner()
+            .user_import_job
+            .expect("the answer holds the job");
+        assert_eq!(stopped.job_id, job.job_id);
+        assert_eq!(stopped.status(), UserImportJobStatus::Stopped);
+        assert!(elapsed < DEADLINE, "answered after {elapsed:?}");
+        let now = self.app.emulator.job(DEMO_POOL, &job.job_id).unwrap();
+        assert_eq!(now.status, "Stopped");
+    }
+
+    /// What every test ends with.
+    async fn assert_recovered(&self) {
+        self.assert_nothing_left_behind().await;
+        self.assert_a_healthy_call_succeeds().await;
+        self.assert_nothing_left_behind().await;
+    }
+}
+
+/// Tasks alive on the test's runtime: the server, the emulator, and every
+/// connection and call between them and the test.
+fn alive_tasks() -> usize {
+    Handle::current().metrics().num_alive_tasks()
+}
+
+/// One attempt per call, as the other tests run, unless a test asks for
+/// retries.
+const ONE_ATTEMPT: &[&str] = &[];
+
+#[tokio::test]
+async fn a_slow_answer_within_the_deadline_is_the_stopped_job() {
+    let probe = Probe::start(ONE_ATTEMPT).await;
+    let delay = Duration::from_millis(400);
+    let job = probe.job();
+    probe.app.inject(Fault::Delay(delay), 1);
+
+    let (answer, elapsed) = probe.call(&job.job_id, DEADLINE).await;
+
+    let stopped = answer
+        .expect("a slow answer is still an answer")
+        .into_inner();
+    let stopped = stopped.user_import_job.unwrap();
+    assert_eq!(stopped.status(), UserImportJobStatus::Stopped);
+    assert!(
+        elapsed >= delay && elapsed < DEADLINE,
+        "answered after {elapsed:?}"
+    );
+    probe.assert_recovered().await;
+}
+
+#[tokio::test]
+async fn no_answer_at_all_is_deadline_exceeded_at_the_callers_deadline() {
+    let probe = Probe::start(ONE_ATTEMPT).await;
+    let job = probe.job();
+    probe.app.inject(Fault::Hang, 1);
+    let deadline = Duration::from_millis(400);
+
+    let (answer, elapsed) = probe.call(&job.job_id, deadline).await;
+
+    let status = answer.unwrap_err();
+    details(
+        &status,
+        Code::DeadlineExceeded,
+        "DEADLINE_EXCEEDED",
+        SERVICE,
+    );
+    assert!(elapsed >= deadline, "answered early, after {elapsed:?}");
+    // The service dropped its AWS request: Cognito saw the call abandoned.
+    wait_for(|| probe.app.emulator.abandoned_calls() == 1).await;
+    probe.assert_job_unchanged(&job);
+    probe.assert_recovered().await;
+}
+
+#[tokio::test]
+async fn a_connection_reset_or_closed_without_an_answer_is_unavailable() {
+    let probe = Probe::start(ONE_ATTEMPT).await;
+    for fault in [Fault::ResetConnection, Fault::DropConnection] {
+        probe
+            .assert_fault_answered(fault, Code::Unavailable, "COGNITO_UNREACHABLE", SERVICE)
+            .await;
+        probe.assert_recovered().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_unavailable_until_cognito_listens_again() {
+    let probe = Probe::start(ONE_ATTEMPT).await;
+    probe.app.emulator.refuse_connections().await;
+    let job = probe.job();
+
+    let (answer, elapsed) = probe.call(&job.job_id, DEADLINE).await;
+
+    let status = answer.unwrap_err();
+    details(&status, Code::Unavailable, "COGNITO_UNREACHABLE", SERVICE);
+    assert!(elapsed < DEADLINE, "answered after {elapsed:?}");
+    probe.assert_job_unchanged(&job);
+    assert_eq!(
+        probe.app.emulator.calls().len(),
+        1,
+        "only the warm-up call reached Cognito"
+    );
+    probe
+        .app
+        .emulator
+        .accept_connections()
+        .await
+        .expect("the emulator listens on its port again");
+    probe.assert_recovered().await;
+}
+
+/// Retries, as the service runs by default, with a short backoff.
+const RETRIES: &[&str] = &["--aws-max-attempts", "3", "--aws-initial-backoff", "10ms"];
+
+#[tokio::test]
+async fn a_run_of_http_500s_is_retried_then_unavailable_with_retry_info() {
+    let probe = Probe::start(RETRIES).await;
+    let internal_error = Fault::error("InternalErrorException", "Internal error.");
+
+    // Shorter than the attempts: retried through.
+    let job = probe.job();
+    let before = probe.app.cognito_stop_calls();
+    probe.app.inject(internal_error.clone(), 2);
+    let (answer, elapsed) = probe.call(&job.job_id, DEADLINE).await;
+    answer.expect("the third attempt succeeds");
+    assert!(elapsed < DEADLINE, "answered after {elapsed:?}");
+    assert_eq!(probe.app.cognito_stop_calls() - before, 3, "attempts");
+
+    // As long as the attempts: Cognito's failure, to retry later.
+    let before = probe.app.cognito_stop_calls();
+    let status = probe
+        .assert_fault_answered_times(internal_error, 3, Code::Unavailable, "COGNITO_UNAVAILABLE")
+        .await;
+    assert_eq!(probe.app.cognito_stop_calls() - before, 3, "attempts");
+    assert!(status.get_error_details().retry_info().is_some());
+    probe.assert_recovered().await;
+}
+
+#[tokio::test]
+async fn a_throttling_burst_is_retried_then_resource_exhausted_with_retry_info() {
+    const CALLS: usize = 5;
+    let mut probe = Probe::start(RETRIES).await;
+    probe.warm_up(CALLS).await;
+
+    // Shorter than the attempts: retried through.
+    let job = probe.job();
+    probe
+        .app
+        .inject(Fault::error("TooManyRequestsException", "Rate exceeded"), 2);
+    let (answer, elapsed) = probe.call(&job.job_id, DEADLINE).await;
+    answer.expect("the third attempt succeeds");
+    assert!(elapsed < DEADLINE, "answered after {elapsed:?}");
+
+    // Calls at once, each throttled at every attempt.
+    let jobs: Vec<Job> = (0..CALLS).map(|_| probe.job()).collect();
+    for job in &jobs {
+        let throttled = Fault::error("ThrottlingException", "Rate exceeded");
+        probe.app.emulator.inject_for_job(&job.job_id, throttled);
+    }
+    let before = probe.app.cognito_stop_calls();
+    let answers =
+        futures_util::future::join_all(jobs.iter().map(|job| probe.call(&job.job_id, DEADLINE)))
+            .await;
+    for ((answer, elapsed), job) in answers.into_iter().zip(&jobs) {
+        let status = answer.expect_err("throttled at every attempt");
+        let details = details(&status, Code::ResourceExhausted, "THROTTLED", COGNITO);
+        assert!(details.retry_info().is_some());
+        assert!(elapsed < DEADLINE, "answered after {elapsed:?}");
+        probe.assert_job_unchanged(job);
+        probe.app.emulator.clear_job_fault(&job.job_id);
+    }
+    assert_eq!(
+        probe.app.cognito_stop_calls() - before,
+        3 * CALLS,
+        "attempts"
+    );
+    probe.assert_recovered().await;
+}
+
+#[tokio::test]
+async fn malformed_json_is_unavailable() {
+    let probe = Probe::start(ONE_ATTEMPT).await;
+    let not_json = |body: &str| Fault::Respond {
+        status: 200,
+        body: body.to_owned(),
+    };
+    for fault in [
+        // A document cut short, its length right.
+        Fault::MalformedBody,
+        not_json("UserImportJob: import-1"),
+        not_json(r#"{"UserImportJob": {"JobId": "import-1",}}"#),
+        not_json(r#"{"UserImportJob": {"JobId": 12}}"#),
+        not_json(r#"{"UserImportJob": {"CreationDate": "yesterday"}}"#),
+    ] {
+        probe
+            .assert_fault_answered(
+                fault,
+                Code::Unavailable,
+                "COGNITO_RESPONSE_UNPARSEABLE",
+                SERVICE,
+            )
+            .await;
+    }
+    probe.assert_recovered().await;
+}
+
+#[tokio::test]
+async fn a_body_cut_short_by_a_closed_connection_is_unavailable() {
+    let probe = Probe::start(ONE_ATTEMPT).await;
+    probe
+        .assert_fault_answered(
+            Fault::TruncatedBody,
+            Code::Unavailable,
+            "COGNITO_UNREACHABLE",
+            SERVICE,
+        )
+        .await;
+    probe.assert_recovered().await;
+}
+
+#[tokio::test]
+async fn a_wrong_content_type_is_unavailable() {
+    let probe = Probe::start(ONE_ATTEMPT).await;
+    // A proxy's HTML page where Cognito's JSON should be.
+    probe
+        .assert_fault_answered(
+            Fault::html_page(200),
+            Code::Unavailable,
+            "COGNITO_RESPONSE_UNPARSEABLE",
+            SERVICE,
+        )
+        .await;
+    probe.assert_recovered().await;
+}
+
+#[tokio::test]
+async fn an_error_type_aws_never_sent_is_unknown_and_named() {
+    let probe = Probe::start(ONE_ATTEMPT).await;
+    let status = probe
+        .assert_fault_answered(
+            Fault::error("QuantumEntanglementException", "Spooky."),
+            Code::Unknown,
+            "UNKNOWN_AWS_ERROR",
+            COGNITO,
+        )
+        .await;
+    let details = status.get_error_details();
+    assert_eq!(
+        details.error_info().unwrap().metadata["awsErrorCode"],
+        "QuantumEntanglementException"
+    );
+    probe.assert_recovered().await;
+}
+
+/// The process's resident memory, from `/proc/self/status`.
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("Linux's /proc");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("VmRSS in kB");
+    kib * 1024
+}
+
+/// The highest resident memory seen while it lives, sampled every
+/// millisecond on a thread of its own.
+struct PeakResident {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    sampler: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PeakResident {
+    fn start() -> Self {
+        let (stop, peak) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let sampler = {
+            let (stop, peak) = (Arc::clone(&stop), Arc::clone(&peak));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    peak.fetch_max(resident_bytes(), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        Self {
+            stop,
+            peak,
+            sampler: Some(sampler),
+        }
+    }
+
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(sampler) = self.sampler.take() {
+            sampler.join().unwrap();
+        }
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_10_mb_answer_is_the_job_and_memory_stays_bounded() {
+    const MIB: u64 = 1024 * 1024;
+    const CALLS: usize = 4;
+    let probe = Probe::start(ONE_ATTEMPT).await;
+    let before = resident_bytes();
+    let peak = PeakResident::start();
+
+    for _ in 0..CALLS {
+        let job = probe.job();
+        probe.app.inject(
+            Fault::OversizedBody {
+                bytes: 10 * MIB as usize,
+            },
+            1,
+        );
+        let (answer, elapsed) = probe.call(&job.job_id, DEADLINE).await;
+        // The padding is a member the SDK does not know, so skips.
+        let stopped = answer.expect("the answer is the job").into_inner();
+        assert_eq!(stopped.user_import_job.unwrap().job_id, job.job_id);
+        assert!(elapsed < DEADLINE, "answered after {elapsed:?}");
+    }
+
+    let peak = peak.finish();
+    let after = resident_bytes();
+    eprintln!(
+        "resident: {} MiB before, {} MiB peak, {} MiB after {CALLS} answers of 10 MiB",
+        before / MIB,
+        peak / MIB,
+        after / MIB
+    );
+    // The SDK reads a whole answer into memory before parsing it: one 10 MiB
+    // answer costs a few times that at its peak, and no more after. If it
+    // kept each answer, 4 would add 40 MiB.
+    assert!(
+        peak.saturating_sub(before) < 48 * MIB,
+        "peak {} MiB over {} MiB before",
+        peak / MIB,
+        before / MIB
+    );
+    assert!(
+        after.saturating_sub(before) < 32 * MIB,
+        "{} MiB after, {} MiB before",
+        after / MIB,
+        before / MIB
+    );
+    probe.assert_recovered().await;
+}
+
+#[tokio::test]
+async fn shutdown_in_the_middle_of_load_loses_no_call_in_flight() {
+    const CALLS: usize = 50;
+    // Limits high enough that every call is in flight at Cognito at once:
+    // this test is about the drain, limits.rs about the limits.
+    let mut probe = Probe::start(&[
+        "--max-calls-in-flight-per-caller",
+        "64",
+        "--cognito-burst",
+        "64",
+    ])
+    .await;
+    let jobs: Vec<Job> = (0..CALLS).map(|_| probe.job()).collect();
+    probe
+        .app
+        .inject(Fault::Delay(Duration::from_millis(500)), CALLS);
+    let deadline = Duration::from_secs(5);
+
+    let calls: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            let mut client = probe.client.clone();
+            let mut call = Request::new(request(DEMO_POOL, &job.job_id));
+            call.set_timeout(deadline);
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let answer = client.stop_user_import_job(call).await;
+                (answer, started.elapsed())
+            })
+        })
+        .collect();
+    wait_for(|| probe.app.emulator.calls_in_flight() == CALLS).await;
+
+    // What SIGTERM does (main.rs hands `startup::shutdown_signal` to the
+    // same `run_until`; binary.rs sends the real signal).
+    probe.app.begin_shutdown();
+    // The drain began while every call was still waiting on Cognito: the
+    // listener is closed.
+    let addr = probe.app.addr;
+    wait_for_async(|| async move { tokio::net::TcpStream::connect(addr).await.is_err() }).await;
+    assert_eq!(probe.app.emulator.calls_in_flight(), CALLS);
+
+    for (call, job) in calls.into_iter().zip(&jobs) {
+        let (answer, elapsed) = call.await.unwrap();
+        let stopped = answer
+            .unwrap_or_else(|status| panic!("{} lost in the shutdown: {status:?}", job.job_id))
+            .into_inner()
+            .user_import_job
+            .unwrap();
+        assert_eq!(stopped.job_id, job.job_id);
+        assert_eq!(stopped.status(), UserImportJobStatus::Stopped);
+        assert!(elapsed < deadline, "answered after {elapsed:?}");
+    }
+    tokio::time::timeout(Duration::from_secs(3), probe.app.server_task())
+        .await
+        .expect("the server stops once the calls are answered")
+        .unwrap()
+        .expect("a clean shutdown");
+    assert_eq!(probe.app.emulator.abandoned_calls(), 0);
+    probe.assert_nothing_left_behind().await;
+}
+
+/// Waits up to two seconds for an asynchronous `condition`.
+async fn wait_for_async<F: std::future::Future<Output = bool>>(condition: impl Fn() -> F) {
+    let started = Instant::now();
+    while !condition().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "condition not met within 2s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
