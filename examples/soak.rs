@@ -30,6 +30,7 @@ use hyper_util::{
 use import_job_service::{
     configuration::Settings,
     emulator::{DEMO_POOL, Emulator, Fault, Job, JobStatus},
+    layers::call_log::code_name,
     proto::{
         StopUserImportJobRequest, UserImportJobStatus,
         import_job_service_client::ImportJobServiceClient,
@@ -335,7 +336,7 @@ impl Rig {
                         status.message()
                     )),
                 };
-                (code_name(code), verdict)
+                (code_name(code).to_owned(), verdict)
             }
         };
 
@@ -359,29 +360,6 @@ impl Rig {
             }
         }
     }
-}
-
-fn code_name(code: Code) -> String {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-    .to_owned()
 }
 
 /// xorshift64*: enough to pick faults, and repeatable with `--seed`.

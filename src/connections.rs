@@ -1,10 +1,11 @@
-//! Accepting plaintext connections: a client must open its HTTP/2 session
-//! (send the 24-byte connection preface) within the handshake timeout, or
-//! its connection is closed. Without this, a client that connects and sends
-//! nothing, or trickles bytes, would hold a socket and a task for as long as
-//! it liked. (TLS connections get the same bound in `tls`.)
+//! Accepting connections: each opens its session (the TLS handshake, or for
+//! plaintext the 24-byte HTTP/2 connection preface) in a task of its own,
+//! within the handshake timeout, or is closed. Without that bound, a client
+//! that connects and sends nothing, or trickles bytes, would hold a socket
+//! and a task for as long as it liked; without the task, it would hold up
+//! everyone behind it.
 
-use std::{io, time::Duration};
+use std::{future::Future, io, time::Duration};
 
 use tokio::{
     net::{TcpListener, TcpStream},
@@ -17,12 +18,19 @@ const PREFACE_LEN: usize = 24;
 /// How often a connection that has sent part of its preface is looked at.
 const PREFACE_POLL: Duration = Duration::from_millis(10);
 
-/// The connections `listener` accepts whose preface arrives within
-/// `handshake_timeout`, ready for tonic.
-pub fn plaintext(
+/// Accepts connections on `listener` and yields those `open` turns into a
+/// connection for tonic within `handshake_timeout`; `open` says why not
+/// otherwise. Stops when the stream is dropped.
+pub fn accept<T, F, Fut>(
     listener: TcpListener,
     handshake_timeout: Duration,
-) -> ReceiverStream<io::Result<TcpStream>> {
+    open: F,
+) -> ReceiverStream<io::Result<T>>
+where
+    T: Send + 'static,
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, String>> + Send + 'static,
+{
     let (sender, receiver) = mpsc::channel(64);
     tokio::spawn(async move {
         loop {
@@ -38,22 +46,34 @@ pub fn plaintext(
                 },
             };
             let _ = stream.set_nodelay(true);
+            let opening = open(stream);
             let sender = sender.clone();
             tokio::spawn(async move {
-                match tokio::time::timeout(handshake_timeout, preface(&stream)).await {
-                    Ok(Ok(true)) => {
-                        let _ = sender.send(Ok(stream)).await;
+                match tokio::time::timeout(handshake_timeout, opening).await {
+                    Ok(Ok(connection)) => {
+                        let _ = sender.send(Ok(connection)).await;
                     }
-                    Ok(Ok(false)) => tracing::debug!(%peer, "connection closed before its preface"),
-                    Ok(Err(error)) => tracing::debug!(%peer, %error, "reading the preface failed"),
-                    Err(_) => {
-                        tracing::debug!(%peer, "no HTTP/2 preface within the handshake timeout")
-                    }
+                    Ok(Err(why)) => tracing::debug!(%peer, why, "connection not opened"),
+                    Err(_) => tracing::debug!(%peer, "no session within the handshake timeout"),
                 }
             });
         }
     });
     ReceiverStream::new(receiver)
+}
+
+/// Plaintext connections, once their HTTP/2 preface has arrived.
+pub fn plaintext(
+    listener: TcpListener,
+    handshake_timeout: Duration,
+) -> ReceiverStream<io::Result<TcpStream>> {
+    accept(listener, handshake_timeout, |stream| async move {
+        match preface(&stream).await {
+            Ok(true) => Ok(stream),
+            Ok(false) => Err("closed before its preface".to_owned()),
+            Err(error) => Err(format!("reading the preface failed: {error}")),
+        }
+    })
 }
 
 /// Waits until the preface's bytes have arrived, without consuming them:

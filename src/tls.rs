@@ -31,13 +31,15 @@ use rustls::{
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
-    sync::mpsc,
 };
 use tokio_rustls::{TlsAcceptor, server::TlsStream};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
-use crate::auth::mtls::{self, CertificateError};
+use crate::{
+    auth::mtls::{self, CertificateError},
+    connections,
+};
 
 /// What a connection's client certificate established.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,49 +125,27 @@ impl Tls {
     }
 
     /// Accepts TCP connections on `listener` and yields them once their TLS
-    /// handshake is done, each handshake in its own task so a slow client
-    /// holds up no one. Stops when the stream is dropped.
+    /// handshake is done (see `connections::accept`).
     pub fn incoming(
         self,
         listener: TcpListener,
         handshake_timeout: Duration,
     ) -> ReceiverStream<io::Result<TlsConnection>> {
-        let (sender, receiver) = mpsc::channel(64);
-        tokio::spawn(async move {
-            loop {
-                let (stream, peer) = tokio::select! {
-                    () = sender.closed() => return,
-                    accepted = listener.accept() => match accepted {
-                        Ok(accepted) => accepted,
-                        Err(error) => {
-                            tracing::warn!(%error, "accepting a connection failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    },
-                };
-                let _ = stream.set_nodelay(true);
-                let tls = self.clone();
-                let sender = sender.clone();
-                tokio::spawn(async move {
-                    match tokio::time::timeout(handshake_timeout, tls.acceptor.accept(stream)).await
-                    {
-                        Ok(Ok(stream)) => {
-                            let client_certificate = tls.check_client(&stream);
-                            let _ = sender
-                                .send(Ok(TlsConnection {
-                                    stream,
-                                    client_certificate,
-                                }))
-                                .await;
-                        }
-                        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                });
+        connections::accept(listener, handshake_timeout, move |stream| {
+            let tls = self.clone();
+            async move {
+                let stream = tls
+                    .acceptor
+                    .accept(stream)
+                    .await
+                    .map_err(|error| format!("TLS handshake failed: {error}"))?;
+                let client_certificate = tls.check_client(&stream);
+                Ok(TlsConnection {
+                    stream,
+                    client_certificate,
+                })
             }
-        });
-        ReceiverStream::new(receiver)
+        })
     }
 
     fn check_client(&self, stream: &TlsStream<TcpStream>) -> ClientCertificate {
