@@ -11,6 +11,9 @@
 //! Tests steer it through [`Emulator`]: inject faults into the next calls or
 //! into every call for one job, refuse connections for a while, add jobs, and
 //! count the calls it received, those in flight and those abandoned.
+//!
+//! Benchmarks start it without state ([`Emulator::start_for_benchmarks`]), so
+//! that the backend is neither the bottleneck nor a store that fills up.
 
 pub mod jobs;
 
@@ -152,6 +155,8 @@ struct Shared {
     connections: AtomicUsize,
     /// Changed to close every open connection at once.
     close_connections: watch::Sender<u64>,
+    /// Set in benchmark mode: how long each answer waits.
+    stateless_latency: Option<Duration>,
 }
 
 /// A handle on a running emulator. When the last handle is dropped, it stops
@@ -183,10 +188,27 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Emulator {
     /// Starts on an ephemeral loopback port, seeded with the demo pools.
     pub async fn start() -> std::io::Result<Self> {
+        let emulator = Self::start_with(Shared::default()).await?;
+        seed_demo(&mut lock(&emulator.shared.pools));
+        Ok(emulator)
+    }
+
+    /// Starts without state, for benchmarks: every valid StopUserImportJob
+    /// finds its job running and answers it stopped, after `latency`, as
+    /// often as it is asked. Calls are not recorded, so a long run holds
+    /// nothing that grows. Faults can still be injected.
+    pub async fn start_for_benchmarks(latency: Duration) -> std::io::Result<Self> {
+        Self::start_with(Shared {
+            stateless_latency: Some(latency),
+            ..Shared::default()
+        })
+        .await
+    }
+
+    async fn start_with(shared: Shared) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::default());
-        seed_demo(&mut lock(&shared.pools));
+        let shared = Arc::new(shared);
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         Ok(Self {
             addr,
@@ -424,11 +446,13 @@ async fn handle(
         .to_owned();
     let region = header(&request, "authorization").and_then(signed_region);
     let request_id = uuid::Uuid::new_v4().to_string();
-    lock(&shared.calls).push(ReceivedCall {
-        operation: operation.clone(),
-        region: region.clone(),
-        request_id: request_id.clone(),
-    });
+    if shared.stateless_latency.is_none() {
+        lock(&shared.calls).push(ReceivedCall {
+            operation: operation.clone(),
+            region: region.clone(),
+            request_id: request_id.clone(),
+        });
+    }
     let is_json =
         header(&request, CONTENT_TYPE.as_str()).is_some_and(|t| t.starts_with(CONTENT_TYPE_JSON));
     // The body first, so that a fault can be picked by the job it is about.
@@ -440,8 +464,17 @@ async fn handle(
 
     let queued = lock(&shared.faults).pop_front();
     let fault = queued.or_else(|| {
+        let job_faults = lock(&shared.job_faults);
+        if job_faults.is_empty() {
+            return None;
+        }
         let job_id = body.as_deref().and_then(job_id_of)?;
-        lock(&shared.job_faults).get(&job_id).cloned()
+        job_faults.get(&job_id).cloned()
+    });
+    // In benchmark mode, every other call waits out the backend's latency.
+    let fault = fault.or_else(|| {
+        let latency = shared.stateless_latency.filter(|l| !l.is_zero())?;
+        Some(Fault::Delay(latency))
     });
     let mut response = match fault {
         None => respond(answer(
@@ -595,7 +628,10 @@ fn answer(
             "The request body is not a JSON object.",
         );
     };
-    let result = run(&mut lock(&shared.pools), operation, region, &input);
+    let result = match shared.stateless_latency {
+        Some(_) => run_stateless(operation, region, &input),
+        None => run(&mut lock(&shared.pools), operation, region, &input),
+    };
     match result {
         Ok(output) => Answer::json(StatusCode::OK, Bytes::from(output.to_string())),
         Err(Failure {
@@ -814,6 +850,16 @@ fn run(
             message: format!("The emulator does not implement {other}."),
         }),
     }
+}
+
+/// Benchmark mode: the pool holds just the job the call names, running, so a
+/// valid stop goes through the same path as with state, and succeeds.
+fn run_stateless(operation: &str, region: Option<&str>, input: &Input) -> Result<Value, Failure> {
+    let mut pools = Pools::default();
+    if let Ok((pool, job_id)) = pool_and_job_ids(input, region) {
+        pools.put_job(Job::in_status(&pool, &job_id, JobStatus::InProgress));
+    }
+    run(&mut pools, operation, region, input)
 }
 
 fn required_string(input: &Input, member: &str) -> Result<String, Failure> {

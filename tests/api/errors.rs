@@ -15,6 +15,7 @@ use tonic::Code;
 
 use crate::helpers::{
     LOGS, TestApp, details, request_id_of, spawn_app, spawn_app_connected, spawn_app_with,
+    static_credentials,
 };
 
 const COGNITO: &str = "cognito-idp.amazonaws.com";
@@ -296,16 +297,6 @@ async fn credentials_that_cannot_be_loaded_are_unavailable_and_cognito_is_not_ca
         SERVICE,
     );
     assert_eq!(app.emulator.calls().len(), 0);
-}
-
-fn static_credentials() -> Option<SharedCredentialsProvider> {
-    Some(SharedCredentialsProvider::new(Credentials::new(
-        "AKIATEST",
-        "test-secret",
-        None,
-        None,
-        "test",
-    )))
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
 use clap::Parser;
 use import_job_service::{
     cognito::Connection,
@@ -164,6 +165,17 @@ async fn start(app: Application, emulator: Emulator) -> TestApp {
         stop: Some(stop),
         server: Some(server),
     }
+}
+
+/// Credentials the SDK signs with; the emulator checks no signature.
+pub fn static_credentials() -> Option<SharedCredentialsProvider> {
+    Some(SharedCredentialsProvider::new(Credentials::new(
+        "AKIATEST",
+        "test-secret",
+        None,
+        None,
+        "test",
+    )))
 }
 
 pub async fn channel(addr: SocketAddr) -> Channel {

@@ -1,15 +1,19 @@
 //! The happy path: a running job stops, and the answer is the job Cognito
 //! describes, field by field.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use import_job_service::{
-    emulator::{DEMO_POOL, DEMO_POOL_EU, Fault, JobStatus},
+    cognito::Connection,
+    emulator::{DEMO_POOL, DEMO_POOL_EU, Emulator, Fault, JobStatus},
     proto::{UserImportJob, UserImportJobStatus},
 };
 use tonic::Code;
 
-use crate::helpers::{LOGS, details, request_id_of, spawn_app, spawn_app_with};
+use crate::helpers::{
+    LOGS, details, request_id_of, spawn_app, spawn_app_connected, spawn_app_with,
+    static_credentials,
+};
 
 fn timestamp(time: SystemTime) -> prost_types::Timestamp {
     let since_epoch = time.duration_since(UNIX_EPOCH).unwrap();
@@ -190,4 +194,44 @@ async fn a_transient_cognito_failure_is_retried_by_the_sdk() {
         UserImportJobStatus::Stopped
     );
     assert_eq!(app.cognito_stop_calls(), 2);
+}
+
+#[tokio::test]
+async fn the_benchmark_backend_stops_any_valid_job_as_often_as_asked_after_its_latency() {
+    let latency = Duration::from_millis(30);
+    let backend = Emulator::start_for_benchmarks(latency).await.unwrap();
+    let url = backend.url();
+    let app = spawn_app_connected(&[], |_| Connection {
+        endpoint_url: Some(url),
+        credentials: static_credentials(),
+    })
+    .await;
+
+    for _ in 0..2 {
+        let started = Instant::now();
+        let job = app
+            .stop_job("eu-west-1_Bench", "import-any")
+            .await
+            .expect("every valid stop succeeds")
+            .into_inner()
+            .user_import_job
+            .unwrap();
+        assert!(started.elapsed() >= latency);
+        assert_eq!(job.job_id, "import-any");
+        assert_eq!(job.user_pool_id, "eu-west-1_Bench");
+        assert_eq!(job.status(), UserImportJobStatus::Stopped);
+        assert!(job.completion_date.is_some() && !job.completion_message.is_empty());
+    }
+    // It checks what Cognito checks: a pool is found only in its region.
+    let url = backend.url();
+    let elsewhere = spawn_app_connected(&["--aws-region", "us-east-1"], |_| Connection {
+        endpoint_url: Some(url),
+        credentials: static_credentials(),
+    })
+    .await;
+    let status = elsewhere
+        .stop_job("eu-west-1_Bench", "import-any")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
 }
