@@ -3,9 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use aws_credential_types::{
-    Credentials,
-    provider::{ProvideCredentials, SharedCredentialsProvider, error::CredentialsError, future},
+use aws_credential_types::provider::{
+    ProvideCredentials, SharedCredentialsProvider, error::CredentialsError, future,
 };
 use import_job_service::{
     cognito::Connection,
