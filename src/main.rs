@@ -8,7 +8,9 @@ use import_job_service::{
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let settings = Settings::parse();
-    if let Err(error) = telemetry::init(&settings.log, std::io::stderr) {
+    // Held to the end of main: dropping it writes out the lines still queued.
+    let (log_writer, _flush_logs) = telemetry::stderr_in_background();
+    if let Err(error) = telemetry::init(&settings.log, log_writer) {
         eprintln!("import-job-service: cannot set up logging: {error}");
         return std::process::ExitCode::FAILURE;
     }
