@@ -161,9 +161,16 @@ impl Visit for JsonMembers {
 pub fn stderr_in_background() -> (NonBlocking, WorkerGuard) {
     NonBlockingBuilder::default()
         .lossy(false)
+        // The queue's slots are allocated up front: the default 128,000
+        // cost 4 MiB of resident memory at rest.
+        .buffered_lines_limit(QUEUED_LINES)
         .thread_name("log-writer")
         .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()))
 }
+
+/// Lines queued for the writer before loggers wait: seconds of the
+/// heaviest load measured (BENCHMARKS.md).
+const QUEUED_LINES: usize = 8192;
 
 /// A caller-supplied value as it may appear in a log line: valid ids have at
 /// most 55 characters, so anything past 64 is cut rather than let a caller
