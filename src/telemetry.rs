@@ -1,4 +1,5 @@
-//! Logging: one subscriber for the whole process, JSON or text.
+//! Logging: one subscriber for the whole process, JSON or text, written to
+//! standard error by a thread of its own.
 //!
 //! Secrets never reach a log line: the service logs ids, codes and timings,
 //! never request metadata or response bodies; and the HTTP and AWS SDK crates,
@@ -10,12 +11,12 @@ use std::{
     io::{BufWriter, IsTerminal},
 };
 
-use tracing::field::{Field, Visit};
-use tracing::span::Record;
-
+use tracing::{
+    field::{Field, Visit},
+    level_filters::LevelFilter,
+    span::Record,
+};
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
-
-use tracing::level_filters::LevelFilter;
 use tracing_subscriber::{
     EnvFilter,
     field::RecordFields,

@@ -471,7 +471,7 @@ async fn handle(
         let job_id = body.as_deref().and_then(job_id_of)?;
         job_faults.get(&job_id).cloned()
     });
-    // In benchmark mode, every other call waits out the backend's latency.
+    // In benchmark mode, a call that meets no fault waits out the latency.
     let fault = fault.or_else(|| {
         let latency = shared.stateless_latency.filter(|l| !l.is_zero())?;
         Some(Fault::Delay(latency))
