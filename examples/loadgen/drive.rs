@@ -220,10 +220,7 @@ impl Latency {
             return Self::default();
         }
         nanos.sort_unstable();
-        let at = |q: f64| {
-            let rank = ((q * nanos.len() as f64).ceil() as usize).clamp(1, nanos.len());
-            nanos[rank - 1] as f64 / 1e3
-        };
+        let at = |q| nearest_rank(&nanos, q) as f64 / 1e3;
         Self {
             p50: at(0.50),
             p90: at(0.90),
@@ -233,6 +230,13 @@ impl Latency {
             mean: nanos.iter().sum::<u64>() as f64 / nanos.len() as f64 / 1e3,
         }
     }
+}
+
+/// The value at quantile `q` of `sorted`, which is not empty: the nearest
+/// rank, so every percentile reported is a value that was measured.
+pub fn nearest_rank<T: Copy>(sorted: &[T], q: f64) -> T {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
 }
 
 /// A reading of everything watched.

@@ -42,8 +42,8 @@ pub struct SuiteArgs {
     #[arg(long, default_value_t = 10_000)]
     idle_connections: usize,
     /// Starts timed in the cold-start scenario.
-    #[arg(long, default_value_t = 20)]
-    cold_starts: usize,
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
+    cold_starts: u16,
     /// Also write every number as JSON to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -224,8 +224,8 @@ impl Service {
     async fn spawn(
         binary: &Path,
         backend: &str,
-        auth_flags: &[String],
-        tls: bool,
+        credentials: &Credentials,
+        auth: Auth,
         log: &Path,
     ) -> Result<Service, String> {
         let addr = free_port()?;
@@ -236,7 +236,7 @@ impl Service {
             .args(["--max-calls-in-flight", "100000"])
             .args(["--max-calls-in-flight-per-caller", "100000"])
             .args(["--cognito-rate", "1000000", "--cognito-burst", "1000000"])
-            .args(auth_flags)
+            .args(credentials.flags(auth))
             .env("AWS_ENDPOINT_URL", backend)
             .env("AWS_ACCESS_KEY_ID", "AKIALOADGEN")
             .env("AWS_SECRET_ACCESS_KEY", "loadgen-secret")
@@ -246,7 +246,7 @@ impl Service {
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let process = Process { child };
-        let ready_after = wait_until_ready(addr, started, !tls)
+        let ready_after = wait_until_ready(addr, started, auth != Auth::Mtls)
             .await
             .map_err(|e| format!("{e}; see {}", log.display()))?;
         Ok(Service {
@@ -375,8 +375,7 @@ struct Summary {
 impl Summary {
     fn of(mut values: Vec<f64>) -> Self {
         values.sort_by(f64::total_cmp);
-        let at =
-            |q: f64| values[((q * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1];
+        let at = |q| drive::nearest_rank(&values, q);
         Self {
             median: at(0.5),
             p90: at(0.9),
@@ -426,8 +425,8 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
         let service = Service::spawn(
             &binary,
             &backend.url,
-            &credentials.flags(auth),
-            auth == Auth::Mtls,
+            &credentials,
+            auth,
             &log(&format!("service-{}", auth.name())),
         )
         .await?;
@@ -467,8 +466,8 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
     let service = Service::spawn(
         &binary,
         &slow.url,
-        &credentials.flags(Auth::Off),
-        false,
+        &credentials,
+        Auth::Off,
         &log("service-slow"),
     )
     .await?;
@@ -510,8 +509,8 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
         let service = Service::spawn(
             &binary,
             &backend.url,
-            &credentials.flags(Auth::Off),
-            false,
+            &credentials,
+            Auth::Off,
             &log("service-cold"),
         )
         .await?;
@@ -521,7 +520,7 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
         ));
     }
     let cold_start = ColdStart {
-        runs: args.cold_starts,
+        runs: args.cold_starts.into(),
         ready_ms: Summary::of(ready_ms),
         rss_at_ready_mib: Summary::of(rss_at_ready),
     };
@@ -537,8 +536,8 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
     let service = Service::spawn(
         &binary,
         &backend.url,
-        &credentials.flags(Auth::Off),
-        false,
+        &credentials,
+        Auth::Off,
         &log("service-idle"),
     )
     .await?;
