@@ -30,7 +30,7 @@ use hyper_util::{
 use import_job_service::{
     configuration::Settings,
     emulator::{DEMO_POOL, Emulator, Fault, Job, JobStatus},
-    layers::call_log::code_name,
+    error::code_name,
     proto::{
         StopUserImportJobRequest, UserImportJobStatus,
         import_job_service_client::ImportJobServiceClient,

@@ -28,13 +28,19 @@ use aws_sdk_cognitoidentityprovider::{
 use aws_smithy_runtime_api::{
     box_error::BoxError,
     client::{
-        interceptors::{Intercept, context::BeforeTransmitInterceptorContextRef},
+        interceptors::{
+            Intercept,
+            context::{
+                BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+            },
+        },
         result::DispatchFailure,
         retries::RequestAttempts,
         runtime_components::RuntimeComponents,
     },
 };
-use aws_smithy_types::{DateTime, config_bag::ConfigBag, retry::ErrorKind};
+use aws_smithy_types::{DateTime, body::SdkBody, config_bag::ConfigBag, retry::ErrorKind};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::{
     configuration::AwsSettings,
@@ -86,6 +92,8 @@ pub enum Failure {
     Unreachable,
     /// Cognito's answer could not be parsed.
     UnparseableResponse,
+    /// Cognito's answer was larger than [`MAX_RESPONSE_BYTES`].
+    ResponseTooLarge,
     /// The request to Cognito could not be built.
     RequestNotBuilt,
 }
@@ -99,6 +107,7 @@ impl Failure {
             Failure::TimedOut => "TIMEOUT",
             Failure::Unreachable => "UNREACHABLE",
             Failure::UnparseableResponse => "UNPARSEABLE_RESPONSE",
+            Failure::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Failure::RequestNotBuilt => "REQUEST_NOT_BUILT",
         }
     }
@@ -138,6 +147,62 @@ impl Intercept for CountRetries {
                 .get_or_create(&self.region)
                 .inc();
         }
+        Ok(())
+    }
+}
+
+/// The largest answer read from Cognito. Its answers to these operations
+/// are a few kilobytes (a job, or a page of at most 60); a larger one is
+/// refused as it arrives, so a misbehaving endpoint cannot make the service
+/// hold what it sends.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// An answer over [`MAX_RESPONSE_BYTES`].
+#[derive(Debug)]
+struct ResponseTooLarge;
+
+impl fmt::Display for ResponseTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the answer is larger than {MAX_RESPONSE_BYTES} bytes")
+    }
+}
+
+impl StdError for ResponseTooLarge {}
+
+/// Caps what the SDK reads of an answer at [`MAX_RESPONSE_BYTES`]: at once
+/// when its `Content-Length` says more, else as its bytes arrive. (The SDK
+/// reads a whole answer into memory before parsing it, however large.)
+#[derive(Debug)]
+struct CapResponseSize;
+
+impl Intercept for CapResponseSize {
+    fn name(&self) -> &'static str {
+        "CapResponseSize"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response_mut();
+        let announced = response
+            .headers()
+            .get("content-length")
+            .and_then(|length| length.parse::<u64>().ok());
+        if announced.is_some_and(|length| length > MAX_RESPONSE_BYTES as u64) {
+            return Err(Box::new(ResponseTooLarge));
+        }
+        let body = response.take_body();
+        *response.body_mut() = body.map(|body| {
+            SdkBody::from_body_1_x(Limited::new(body, MAX_RESPONSE_BYTES).map_err(|error| {
+                match error.is::<LengthLimitError>() {
+                    true => Box::new(ResponseTooLarge),
+                    false => error,
+                }
+            }))
+        });
         Ok(())
     }
 }
@@ -264,6 +329,7 @@ impl Cognito {
         }
         let config = aws_sdk_cognitoidentityprovider::config::Builder::from(&self.base)
             .region(Region::new(region.clone()))
+            .interceptor(CapResponseSize)
             .interceptor(CountRetries {
                 metrics: Arc::clone(&self.metrics),
                 region: RegionLabels {
@@ -372,6 +438,8 @@ fn status(status: UserImportJobStatusType) -> UserImportJobStatus {
 /// model, by the error code AWS sent: never by message text.
 fn classify(err: &SdkError<StopUserImportJobError>) -> CognitoError {
     let failure = match err {
+        // Whichever phase the cap stopped it in.
+        _ if cause::<ResponseTooLarge>(err).is_some() => Failure::ResponseTooLarge,
         SdkError::ServiceError(context) => Failure::Service(service_failure(context.err())),
         SdkError::TimeoutError(_) => Failure::TimedOut,
         SdkError::DispatchFailure(dispatch) if dispatch.is_timeout() => Failure::TimedOut,
@@ -463,10 +531,15 @@ fn caused_by_credentials(err: &(dyn StdError + 'static)) -> bool {
 }
 
 fn credentials_error<'e>(err: &'e (dyn StdError + 'static)) -> Option<&'e CredentialsError> {
+    cause::<CredentialsError>(err)
+}
+
+/// The first error of type `E` in `err`'s chain of sources, `err` included.
+fn cause<'e, E: StdError + 'static>(err: &'e (dyn StdError + 'static)) -> Option<&'e E> {
     let mut source = Some(err);
     while let Some(err) = source {
-        if let Some(credentials) = err.downcast_ref::<CredentialsError>() {
-            return Some(credentials);
+        if let Some(found) = err.downcast_ref::<E>() {
+            return Some(found);
         }
         source = err.source();
     }

@@ -84,7 +84,9 @@ pub struct AuthSettings {
     )]
     pub insecure_allow_unauthenticated: bool,
 
-    /// Serve TLS with this certificate chain (PEM).
+    /// Serve TLS with this certificate chain (PEM). Reloaded, with the key,
+    /// on SIGHUP and when it changes: new connections get the new
+    /// certificate, open ones keep theirs.
     #[arg(
         long,
         env = "IMPORT_JOB_SERVICE_TLS_CERT",
@@ -103,8 +105,9 @@ pub struct AuthSettings {
     pub tls_key: Option<PathBuf>,
 
     /// Ask clients for certificates and trust those issued by these CAs
-    /// (PEM): a client is identified by its SPIFFE ID, else its first DNS
-    /// SAN, else its CN. Needs --tls-cert.
+    /// (PEM): a client is identified by its SPIFFE ID (its one URI SAN), else
+    /// its first DNS SAN. Reloaded on SIGHUP and when it changes, like
+    /// --tls-cert and --tls-key. Needs --tls-cert.
     #[arg(
         long,
         env = "IMPORT_JOB_SERVICE_CLIENT_CA",
@@ -112,6 +115,17 @@ pub struct AuthSettings {
         requires = "tls_cert"
     )]
     pub client_ca: Option<PathBuf>,
+
+    /// Also identify a client certificate that has no URI or DNS SAN by its
+    /// subject's common name (CN). Off by default: a CA's name constraints
+    /// bind SANs, not the CN, so it is never done for a certificate whose
+    /// issuer chain carries name constraints. Needs --client-ca.
+    #[arg(
+        long,
+        env = "IMPORT_JOB_SERVICE_CLIENT_CN_IDENTITY",
+        requires = "client_ca"
+    )]
+    pub client_cn_identity: bool,
 
     /// Accept `authorization: Bearer <JWT>` tokens signed by the keys of this
     /// JWKS file. Reloaded on SIGHUP and when it changes. Needs --jwt-issuer
@@ -144,7 +158,7 @@ pub struct AuthSettings {
     #[arg(long, env = "IMPORT_JOB_SERVICE_JWT_LEEWAY", default_value = "30s", value_parser = parse_duration)]
     pub jwt_leeway: Duration,
 
-    /// How often the policy and JWKS files are checked for changes.
+    /// How often the policy, JWKS and TLS files are checked for changes.
     #[arg(long, env = "IMPORT_JOB_SERVICE_AUTH_RELOAD_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub auth_reload_interval: Duration,
 }
@@ -180,6 +194,13 @@ pub struct LimitSettings {
     #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_CALLS_IN_FLIGHT_PER_CALLER", default_value_t = 32,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_calls_in_flight_per_caller: u32,
+
+    /// How long a StopUserImportJob request message may take to arrive
+    /// whole, whatever the caller's deadline: a call whose body has not come
+    /// by then is answered DEADLINE_EXCEEDED (REQUEST_BODY_TIMEOUT) and gives
+    /// back its places under the limits.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_REQUEST_BODY_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub request_body_timeout: Duration,
 
     /// How long a new connection may take to open its session (the TLS
     /// handshake, then the HTTP/2 preface) before it is closed.

@@ -11,7 +11,7 @@ use tonic::{Code, Status, metadata::MetadataValue};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
-    auth::AuthFailure,
+    auth::{AuthFailure, MessageFailure},
     cognito::{CognitoError, Failure, ServiceFailure},
     validation::{FieldViolation, StopRequest, UserPoolId, cognito_message},
 };
@@ -52,10 +52,9 @@ pub enum ApiError {
     Unauthenticated(AuthFailure),
     /// The identified caller may not make this call.
     PermissionDenied { method: String },
-    /// The request message is larger than the service reads.
-    MessageTooLarge { limit: usize },
-    /// The request body is not one uncompressed protobuf message.
-    MalformedMessage,
+    /// The request message could not be read: too large, malformed, or
+    /// too slow to arrive.
+    Message(MessageFailure),
     /// The service has as many calls in flight as it takes.
     Overloaded,
     /// The caller has as many calls in flight as one caller may.
@@ -119,22 +118,29 @@ impl From<ApiError> for Status {
                     None,
                 )
             }
-            ApiError::MalformedMessage => {
-                details.set_error_info("MESSAGE_MALFORMED", SERVICE_DOMAIN, HashMap::new());
-                (
-                    Code::InvalidArgument,
-                    "the request must be exactly one uncompressed StopUserImportJobRequest message"
-                        .to_owned(),
-                    None,
-                )
-            }
-            ApiError::MessageTooLarge { limit } => {
-                details.set_error_info("MESSAGE_TOO_LARGE", SERVICE_DOMAIN, HashMap::new());
-                (
-                    Code::ResourceExhausted,
-                    format!("the request message is larger than {limit} bytes"),
-                    None,
-                )
+            ApiError::Message(failure) => {
+                details.set_error_info(failure.reason(), SERVICE_DOMAIN, HashMap::new());
+                let (code, message) = match failure {
+                    MessageFailure::Malformed => (
+                        Code::InvalidArgument,
+                        "the request must be exactly one uncompressed StopUserImportJobRequest message"
+                            .to_owned(),
+                    ),
+                    MessageFailure::TooLarge { limit } => (
+                        Code::ResourceExhausted,
+                        format!("the request message is larger than {limit} bytes"),
+                    ),
+                    // Whatever the caller's deadline: a body that trickles in,
+                    // or never comes, would hold the call's slots.
+                    MessageFailure::TimedOut { limit } => (
+                        Code::DeadlineExceeded,
+                        format!(
+                            "the request message did not arrive whole within {} ms; the service waits no longer for a body",
+                            limit.as_millis()
+                        ),
+                    ),
+                };
+                (code, message, None)
             }
             ApiError::Overloaded => {
                 details.set_retry_info(Some(RETRY_DELAY));
@@ -188,6 +194,54 @@ impl From<ApiError> for Status {
             status.metadata_mut().insert(REQUEST_ID_KEY, value);
         }
         status
+    }
+}
+
+/// A status that tonic, or a service the server hosts but did not write
+/// (health, reflection), made without an `ErrorInfo`, given one in the
+/// service's domain, so that every status the server sends has exactly one:
+/// UNIMPLEMENTED (no such method or service) is `METHOD_NOT_FOUND`,
+/// OUT_OF_RANGE (tonic's message size limit) `MESSAGE_TOO_LARGE`, any other
+/// code its name. Its message, metadata and other details are kept.
+pub fn with_error_info(status: Status) -> Status {
+    let mut details = status.get_error_details();
+    if details.error_info().is_some() {
+        return status;
+    }
+    let reason = match status.code() {
+        Code::Unimplemented => "METHOD_NOT_FOUND",
+        Code::OutOfRange => "MESSAGE_TOO_LARGE",
+        code => code_name(code),
+    };
+    details.set_error_info(reason, SERVICE_DOMAIN, HashMap::new());
+    Status::with_error_details_and_metadata(
+        status.code(),
+        status.message(),
+        details,
+        status.metadata().clone(),
+    )
+}
+
+/// The canonical name of a gRPC code, as in google/rpc/code.proto.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
@@ -273,6 +327,14 @@ fn cognito_status(
             "Cognito did not answer within the service's AWS timeout; the job may or may not have stopped".to_owned(),
         ),
         Failure::Unreachable => (Code::Unavailable, "COGNITO_UNREACHABLE", "Cognito could not be reached".to_owned()),
+        Failure::ResponseTooLarge => (
+            Code::Unavailable,
+            "COGNITO_RESPONSE_TOO_LARGE",
+            format!(
+                "Cognito's answer was larger than the {} bytes the service reads; the job may or may not have stopped",
+                crate::cognito::MAX_RESPONSE_BYTES
+            ),
+        ),
         Failure::UnparseableResponse => (
             Code::Unavailable,
             "COGNITO_RESPONSE_UNPARSEABLE",

@@ -34,11 +34,12 @@ use tower::{Layer, Service};
 
 use crate::{
     auth::{
-        AuthorizeLayer, Authorizer, Caller, Identity, Proof,
+        Authorizer, Caller, Identity, Proof,
         policy::{Call, Decision, Policy},
         reload::Reloadable,
     },
     emulator::Emulator,
+    layers::{AuthenticateLayer, AuthorizeLayer},
     proto::StopUserImportJobRequest,
     tls::{ClientCertificate, TlsConnectionInfo},
     validation::{MAX_ID_LEN, StopRequest, cognito_message},
@@ -85,6 +86,8 @@ pub const CALLERS: [&str; 4] = [
 /// The largest StopUserImportJob message [`stop_request`]'s layer reads:
 /// the default of `--max-request-bytes`.
 pub const MAX_MESSAGE_BYTES: usize = 4096;
+/// The body is whole before the layers see it: no input waits for it.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The first byte's flag that sends the rest of the input as the request
 /// body verbatim; without it, the rest is the message, framed correctly.
@@ -100,11 +103,11 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// The authorization layer as the service builds it, with the README's
-/// policy loaded from a file like `--auth-policy` does.
-fn authorize_layer() -> &'static AuthorizeLayer {
-    static LAYER: OnceLock<AuthorizeLayer> = OnceLock::new();
-    LAYER.get_or_init(|| {
+/// The authentication and authorization layers as the service builds them,
+/// with the README's policy loaded from a file like `--auth-policy` does.
+fn auth_layers() -> &'static (AuthenticateLayer, AuthorizeLayer) {
+    static LAYERS: OnceLock<(AuthenticateLayer, AuthorizeLayer)> = OnceLock::new();
+    LAYERS.get_or_init(|| {
         let path = std::env::temp_dir().join(format!(
             "import-job-service-fuzz-policy-{}.json",
             std::process::id()
@@ -112,11 +115,14 @@ fn authorize_layer() -> &'static AuthorizeLayer {
         std::fs::write(&path, README_POLICY).expect("writing the policy file");
         let policy = Reloadable::load("authorization policy", &path, Policy::parse);
         let _ = std::fs::remove_file(&path);
-        let authorizer = Authorizer {
+        let authorizer = Arc::new(Authorizer {
             policy: Some(Arc::new(policy.expect("the README's policy parses"))),
             jwt: None,
-        };
-        AuthorizeLayer::new(authorizer, MAX_MESSAGE_BYTES, Arc::default())
+        });
+        (
+            AuthenticateLayer::new(Arc::clone(&authorizer), Arc::default()),
+            AuthorizeLayer::new(authorizer, MAX_MESSAGE_BYTES, BODY_TIMEOUT, Arc::default()),
+        )
     })
 }
 
@@ -305,7 +311,8 @@ fn check_layer(principal: &str, body: Vec<u8>, expected: &Expected) {
         response.extensions_mut().insert(caller);
         Ok::<_, tonic::Status>(response)
     });
-    let mut service = authorize_layer().layer(handler);
+    let (authenticate, authorize) = auth_layers();
+    let mut service = authenticate.layer(authorize.layer(handler));
     let response = runtime()
         .block_on(async {
             std::future::poll_fn(|cx| service.poll_ready(cx)).await?;

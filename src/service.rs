@@ -1,6 +1,6 @@
 //! The `ImportJobService` handler. A call reads top to bottom: decode (done by
 //! tonic), validate, pick the pool's region, call Cognito, answer. The caller
-//! arrives authenticated and authorized, as a [`Caller`] in the request's
+//! arrives authenticated and authorized, as a [`Caller`](crate::auth::Caller) in the request's
 //! extensions: authorization, deadlines and logging are tower layers around
 //! the handler (see `startup`); error statuses come from `error`.
 
@@ -10,7 +10,6 @@ use tonic::{Request, Response, Status, metadata::MetadataValue};
 use tracing::Span;
 
 use crate::{
-    auth::Caller,
     cognito::{Cognito, CognitoError},
     error::{ApiError, REQUEST_ID_KEY},
     layers::deadline::CallDeadline,
@@ -90,15 +89,9 @@ impl ImportJobService for ImportJobs {
         &self,
         request: Request<StopUserImportJobRequest>,
     ) -> Result<Response<StopUserImportJobResponse>, Status> {
-        let caller = request
-            .extensions()
-            .get::<Caller>()
-            .cloned()
-            .unwrap_or_default();
         let deadline = request.extensions().get::<CallDeadline>().copied();
         let request = request.into_inner();
         let span = Span::current();
-        span.record("caller", tracing::field::display(&caller));
         span.record("user_pool_id", loggable(&request.user_pool_id));
         span.record("job_id", loggable(&request.job_id));
 

@@ -12,22 +12,26 @@ use tower::ServiceBuilder;
 
 use crate::{
     auth::{
-        AuthorizeLayer, Authorizer, Jwt,
+        Authorizer, Jwt,
         jwt::{JwtSettings, KeySet},
+        mtls::CommonName,
         policy::Policy,
-        reload::{self, Reload, Reloadable},
+        reload::{self, Reloadable},
     },
     cognito::{Cognito, Connection},
     configuration::{AuthSettings, LimitSettings, Settings},
     connections,
     emulator::Emulator,
     health::DrainingHealth,
-    layers::{CallLogLayer, CallerLimitLayer, CatchPanicLayer, DeadlineLayer, InFlightLimitLayer},
+    layers::{
+        AuthenticateLayer, AuthorizeLayer, CallLogLayer, CallerLimitLayer, CatchPanicLayer,
+        DeadlineLayer, ErrorInfoLayer, InFlightLimitLayer,
+    },
     metrics::{self, Metrics},
     proto::{self, import_job_service_server::ImportJobServiceServer},
     rate_limit::CognitoRateLimit,
     service::ImportJobs,
-    tls::Tls,
+    tls::{Tls, TlsFiles},
 };
 
 /// Why the service could not start.
@@ -68,7 +72,7 @@ pub struct Application {
 /// if configured, the limits, and the metrics they all record into.
 pub struct Service {
     pub import_jobs: ImportJobs,
-    pub authorize: AuthorizeLayer,
+    pub authorizer: Arc<Authorizer>,
     pub tls: Option<Tls>,
     pub limits: LimitSettings,
     pub metrics: Arc<Metrics>,
@@ -106,18 +110,25 @@ impl Application {
     ) -> Result<Self, StartupError> {
         // Files first: a bad one is reported before anything binds.
         let metrics = Arc::new(Metrics::default());
-        let authorize = AuthorizeLayer::new(
-            authorizer(&settings.auth).map_err(StartupError::Configuration)?,
-            settings.limits.max_request_bytes as usize,
-            Arc::clone(&metrics),
-        );
+        let authorizer = authorizer(&settings.auth).map_err(StartupError::Configuration)?;
         let tls = match (&settings.auth.tls_cert, &settings.auth.tls_key) {
             (Some(cert), Some(key)) => Some(
-                Tls::load(cert, key, settings.auth.client_ca.as_deref())
-                    .map_err(StartupError::Configuration)?,
+                Tls::load(&TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: settings.auth.client_ca.clone(),
+                    common_name: match settings.auth.client_cn_identity {
+                        true => CommonName::Allowed,
+                        false => CommonName::Ignored,
+                    },
+                })
+                .map_err(StartupError::Configuration)?,
             ),
             _ => None,
         };
+        let mut watched = authorizer.files();
+        watched.extend(tls.as_ref().map(Tls::reloadable));
+        reload::watch(watched, settings.auth.auth_reload_interval);
         let listener = TcpListener::bind(settings.listen).await?;
         let metrics_listener = match settings.metrics_listen {
             Some(addr) => Some(TcpListener::bind(addr).await?),
@@ -131,7 +142,7 @@ impl Application {
             metrics_listener,
             service: Service {
                 import_jobs: ImportJobs::new(cognito, rate_limit, Arc::clone(&metrics)),
-                authorize,
+                authorizer: Arc::new(authorizer),
                 tls,
                 limits: settings.limits.clone(),
                 metrics,
@@ -189,7 +200,7 @@ impl Application {
                 "-cacert SERVER_CA.pem",
                 " (add your TLS and credential flags)",
             )
-        } else if self.service.authorize.requires_credentials() {
+        } else if self.service.authorizer.policy.is_some() {
             ("-plaintext", " (add -H 'authorization: Bearer <token>')")
         } else {
             ("-plaintext", "")
@@ -238,25 +249,43 @@ pub async fn serve(
         .await;
 
     let limits = &service.limits;
+    let metrics = &service.metrics;
+    let authorizer = &service.authorizer;
     let stack = ServiceBuilder::new()
-        // Outermost, so every call gets its span, one log event and its
-        // count, whatever the layers below answer.
-        .layer(CallLogLayer::new(Arc::clone(&service.metrics)))
-        // Next, so a panic anywhere below is answered INTERNAL, and logged
-        // and counted as such.
+        // Outermost, so every status that leaves, tonic's own included, has
+        // its ErrorInfo.
+        .layer(ErrorInfoLayer)
+        // So every call gets its span, one log event and its count, whatever
+        // the layers below answer.
+        .layer(CallLogLayer::new(Arc::clone(metrics)))
+        // So a panic anywhere below is answered INTERNAL, and logged and
+        // counted as such.
         .layer(CatchPanicLayer)
-        // Before any work, so shedding load costs nothing.
-        .layer(InFlightLimitLayer::new(limits.max_calls_in_flight))
         // Before anything that waits, so the caller's deadline bounds it all;
         // and before any layer that defers calling the next one, so its
         // deadline is set in the same instant as tonic's own timer, and fires
         // first (see `layers::deadline`).
         .layer(DeadlineLayer)
-        // Before anything reaches a service, so a denied call costs nothing
-        // and reveals nothing; after the log layer, so denials are logged.
-        .layer(service.authorize)
-        // After authorization, which says who the caller is.
+        // Before every limit, and reading headers only: a caller that proves
+        // no identity is refused at once and holds nothing.
+        .layer(AuthenticateLayer::new(
+            Arc::clone(authorizer),
+            Arc::clone(metrics),
+        ))
+        // Next, so one caller's calls, stalled or not, hold at most its own
+        // allowance of the global slots.
         .layer(CallerLimitLayer::new(limits.max_calls_in_flight_per_caller))
+        // Before any work that waits (the message, Cognito).
+        .layer(InFlightLimitLayer::new(limits.max_calls_in_flight))
+        // Last, as it waits for the message (within the body timeout) that
+        // the policy needs: a denied call reaches no handler and learns
+        // nothing of what exists.
+        .layer(AuthorizeLayer::new(
+            Arc::clone(authorizer),
+            limits.max_request_bytes as usize,
+            limits.request_body_timeout,
+            Arc::clone(metrics),
+        ))
         .into_inner();
 
     let (drain, drained) = oneshot::channel::<()>();
@@ -276,9 +305,11 @@ pub async fn serve(
         .max_connection_age_grace(limits.max_connection_age_grace)
         .tcp_keepalive(Some(TCP_KEEPALIVE))
         .layer(stack)
-        .add_service(health_service)
-        .add_service(reflection_v1())
-        .add_service(reflection_v1alpha())
+        // Health's and reflection's requests are a few names: they get the
+        // same small message limit as the API, not tonic's 4 MiB.
+        .add_service(health_service.max_decoding_message_size(max_message))
+        .add_service(reflection_v1().max_decoding_message_size(max_message))
+        .add_service(reflection_v1alpha().max_decoding_message_size(max_message))
         .add_service(
             ImportJobServiceServer::new(service.import_jobs).max_decoding_message_size(max_message),
         );
@@ -323,8 +354,7 @@ pub async fn serve(
     }
 }
 
-/// The authorization the flags ask for, its files loaded and checked, and
-/// their reloading started.
+/// The authorization the flags ask for, its files loaded and checked.
 fn authorizer(settings: &AuthSettings) -> Result<Authorizer, String> {
     let policy = match &settings.auth_policy {
         Some(path) => Some(Arc::new(Reloadable::load(
@@ -352,14 +382,6 @@ fn authorizer(settings: &AuthSettings) -> Result<Authorizer, String> {
         }),
         _ => None,
     };
-    let mut watched: Vec<Arc<dyn Reload>> = Vec::new();
-    if let Some(policy) = &policy {
-        watched.push(policy.clone());
-    }
-    if let Some(jwt) = &jwt {
-        watched.push(jwt.keys.clone());
-    }
-    reload::watch(watched, settings.auth_reload_interval);
     Ok(Authorizer { policy, jwt })
 }
 

@@ -11,7 +11,7 @@
 
 use std::{
     io,
-    path::Path,
+    path::PathBuf,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -37,7 +37,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use crate::{
-    auth::mtls::{self, CertificateError},
+    auth::{
+        mtls::{self, CertificateError, CommonName},
+        reload::{Reload, Reloadable},
+    },
     connections,
 };
 
@@ -52,11 +55,32 @@ pub enum ClientCertificate {
     Rejected(CertificateError),
 }
 
-/// The server's TLS configuration, ready to accept connections.
+/// The server's TLS configuration, ready to accept connections. Its files
+/// are reloaded while the service runs (see [`Tls::reloadable`]): each new
+/// connection is accepted with the configuration in force when it arrives,
+/// and connections already open keep theirs.
 #[derive(Clone)]
 pub struct Tls {
+    config: Arc<Reloadable<TlsConfig>>,
+}
+
+/// Where the TLS files are, and whether a client certificate's CN may name
+/// it.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+    pub common_name: CommonName,
+}
+
+/// One version of the files, parsed.
+struct TlsConfig {
     acceptor: TlsAcceptor,
     client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+    /// The subjects (DER) of the trusted CAs that carry name constraints.
+    constrained_cas: Vec<Vec<u8>>,
+    common_name: CommonName,
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -66,42 +90,83 @@ fn provider() -> Arc<CryptoProvider> {
 impl Tls {
     /// Loads the server's certificate chain and key and, with `client_ca`,
     /// the CAs whose client certificates are trusted.
-    pub fn load(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<Self, String> {
-        let chain = CertificateDer::pem_file_iter(cert)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
-        if chain.is_empty() {
-            return Err(format!(
-                "--tls-cert {}: no certificate in the file",
-                cert.display()
-            ));
-        }
-        let key_der = PrivateKeyDer::from_pem_file(key)
-            .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
+    pub fn load(files: &TlsFiles) -> Result<Self, String> {
+        let mut paths = vec![files.cert.clone(), files.key.clone()];
+        paths.extend(files.client_ca.clone());
+        let common_name = files.common_name;
+        let config = Reloadable::load_all("TLS files", paths, move |texts| {
+            TlsConfig::parse(texts, common_name)
+        })?;
+        Ok(Self {
+            config: Arc::new(config),
+        })
+    }
 
-        let client_verifier = match client_ca {
-            None => None,
-            Some(path) => {
+    /// The files, for the reload watcher.
+    pub fn reloadable(&self) -> Arc<dyn Reload> {
+        self.config.clone()
+    }
+
+    /// Accepts TCP connections on `listener` and yields them once their TLS
+    /// handshake is done (see `connections::accept`).
+    pub fn incoming(
+        self,
+        listener: TcpListener,
+        handshake_timeout: Duration,
+    ) -> ReceiverStream<io::Result<TlsConnection>> {
+        connections::accept(listener, handshake_timeout, move |stream| {
+            let config = self.config.current();
+            async move {
+                let stream = config
+                    .acceptor
+                    .accept(stream)
+                    .await
+                    .map_err(|error| format!("TLS handshake failed: {error}"))?;
+                let client_certificate = config.check_client(&stream);
+                Ok(TlsConnection {
+                    stream,
+                    client_certificate,
+                })
+            }
+        })
+    }
+}
+
+impl TlsConfig {
+    /// `texts` holds the certificate chain, the key and, if configured, the
+    /// client CAs, all PEM.
+    fn parse(texts: &[String], common_name: CommonName) -> Result<Self, String> {
+        let pem_certs = |text: &str, flag: &str| {
+            CertificateDer::pem_slice_iter(text.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{flag}: {e}"))
+                .and_then(|certs| match certs.is_empty() {
+                    true => Err(format!("{flag}: no certificate in the file")),
+                    false => Ok(certs),
+                })
+        };
+        let chain = pem_certs(&texts[0], "--tls-cert")?;
+        let key_der = PrivateKeyDer::from_pem_slice(texts[1].as_bytes())
+            .map_err(|e| format!("--tls-key: {e}"))?;
+
+        let (client_verifier, constrained_cas) = match texts.get(2) {
+            None => (None, Vec::new()),
+            Some(text) => {
+                let cas = pem_certs(text, "--client-ca")?;
+                let constrained_cas = cas
+                    .iter()
+                    .filter(|ca| mtls::has_name_constraints(ca))
+                    .filter_map(|ca| mtls::subject_and_issuer(ca).map(|(subject, _)| subject))
+                    .collect();
                 let mut roots = RootCertStore::empty();
-                let cas = CertificateDer::pem_file_iter(path)
-                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("--client-ca {}: {e}", path.display()))?;
                 for ca in cas {
-                    roots
-                        .add(ca)
-                        .map_err(|e| format!("--client-ca {}: {e}", path.display()))?;
-                }
-                if roots.is_empty() {
-                    return Err(format!(
-                        "--client-ca {}: no certificate in the file",
-                        path.display()
-                    ));
+                    roots.add(ca).map_err(|e| format!("--client-ca: {e}"))?;
                 }
                 let verifier =
                     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
                         .build()
-                        .map_err(|e| format!("--client-ca {}: {e}", path.display()))?;
-                Some(verifier)
+                        .map_err(|e| format!("--client-ca: {e}"))?;
+                (Some(verifier), constrained_cas)
             }
         };
 
@@ -121,36 +186,14 @@ impl Tls {
         Ok(Self {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             client_verifier,
-        })
-    }
-
-    /// Accepts TCP connections on `listener` and yields them once their TLS
-    /// handshake is done (see `connections::accept`).
-    pub fn incoming(
-        self,
-        listener: TcpListener,
-        handshake_timeout: Duration,
-    ) -> ReceiverStream<io::Result<TlsConnection>> {
-        connections::accept(listener, handshake_timeout, move |stream| {
-            let tls = self.clone();
-            async move {
-                let stream = tls
-                    .acceptor
-                    .accept(stream)
-                    .await
-                    .map_err(|error| format!("TLS handshake failed: {error}"))?;
-                let client_certificate = tls.check_client(&stream);
-                Ok(TlsConnection {
-                    stream,
-                    client_certificate,
-                })
-            }
+            constrained_cas,
+            common_name,
         })
     }
 
     fn check_client(&self, stream: &TlsStream<TcpStream>) -> ClientCertificate {
         let (_, session) = stream.get_ref();
-        let (Some(verifier), Some([end_entity, intermediates @ ..])) =
+        let (Some(verifier), Some(chain @ [end_entity, intermediates @ ..])) =
             (&self.client_verifier, session.peer_certificates())
         else {
             return ClientCertificate::None;
@@ -169,10 +212,28 @@ impl Tls {
             };
             return ClientCertificate::Rejected(reason);
         }
-        match mtls::identity(end_entity) {
+        let common_name = match self.common_name {
+            CommonName::Allowed if !self.chain_is_constrained(chain) => CommonName::Allowed,
+            _ => CommonName::Ignored,
+        };
+        match mtls::identity(end_entity, common_name) {
             Ok(identity) => ClientCertificate::Verified(identity),
             Err(reason) => ClientCertificate::Rejected(reason),
         }
+    }
+
+    /// Whether a CA on the way from `chain` (the client's certificate and
+    /// the intermediates it sent) to a trusted CA carries name constraints.
+    /// Any intermediate the client sent counts, used in the path or not.
+    fn chain_is_constrained(&self, chain: &[CertificateDer<'_>]) -> bool {
+        chain
+            .iter()
+            .skip(1)
+            .any(|ca| mtls::has_name_constraints(ca))
+            || chain.iter().any(|cert| {
+                mtls::subject_and_issuer(cert)
+                    .is_none_or(|(_, issuer)| self.constrained_cas.contains(&issuer))
+            })
     }
 }
 

@@ -13,7 +13,7 @@ use std::{
 
 use import_job_service::{
     cognito::Cognito,
-    layers::call_log::code_name,
+    error::code_name,
     proto::{
         StopUserImportJobRequest, UserImportJobStatus,
         import_job_service_client::ImportJobServiceClient,

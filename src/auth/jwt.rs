@@ -1,8 +1,12 @@
 //! Bearer tokens: JWTs verified against a local JWKS file (RFC 7519, with the
 //! hardening of RFC 8725). The algorithms are pinned by configuration, so
 //! `none`, and any algorithm a key was not configured for, is rejected; the
-//! key is chosen by the token's `kid`; `iss` and `aud` must match; `exp` is
-//! required and `nbf` honoured, both with a small leeway.
+//! key is chosen by the token's `kid`; `iss` must be the one issuer, as a
+//! single string, and `aud` must match; `exp` is required and `nbf` honoured,
+//! both integers in a sane range, with a small leeway. A token whose header
+//! lists `crit` extensions is refused, since this service understands none
+//! (RFC 7515, section 4.1.11), and an identity that claims to be a SPIFFE ID
+//! must be one.
 
 use std::{collections::HashMap, str::FromStr, sync::Mutex, time::Duration};
 
@@ -12,6 +16,8 @@ use jsonwebtoken::{
     jwk::{Jwk, JwkSet},
 };
 use serde_json::Value;
+
+use super::spiffe;
 
 /// How tokens are checked.
 #[derive(Debug, Clone)]
@@ -157,6 +163,13 @@ pub enum TokenError {
     WrongIssuer,
     WrongAudience,
     MissingClaim,
+    /// A claim of the wrong type or out of range: `exp` or `nbf` not an
+    /// integer of seconds before the year 10000, or an identity that claims
+    /// to be a SPIFFE ID and is not one.
+    InvalidClaim,
+    /// The header lists `crit` extensions, none of which this service
+    /// understands.
+    CriticalExtension,
 }
 
 impl TokenError {
@@ -172,6 +185,8 @@ impl TokenError {
             TokenError::WrongIssuer => "TOKEN_ISSUER_INVALID",
             TokenError::WrongAudience => "TOKEN_AUDIENCE_INVALID",
             TokenError::MissingClaim => "TOKEN_CLAIM_MISSING",
+            TokenError::InvalidClaim => "TOKEN_CLAIM_INVALID",
+            TokenError::CriticalExtension => "TOKEN_CRITICAL_EXTENSION_UNSUPPORTED",
         }
     }
 
@@ -186,6 +201,12 @@ impl TokenError {
             TokenError::WrongIssuer => "the bearer token's issuer is not accepted",
             TokenError::WrongAudience => "the bearer token is not meant for this service",
             TokenError::MissingClaim => "the bearer token lacks a required claim",
+            TokenError::InvalidClaim => {
+                "a claim of the bearer token has the wrong type or is out of range (exp and nbf are integers of seconds; a SPIFFE ID must be well-formed)"
+            }
+            TokenError::CriticalExtension => {
+                "the bearer token's header lists crit extensions, which this service does not understand"
+            }
         }
     }
 }
@@ -244,6 +265,9 @@ fn verify_signed(
     if !settings.algorithms.contains(&header.alg) {
         return Err(TokenError::AlgorithmNotAllowed);
     }
+    if header.crit.is_some() {
+        return Err(TokenError::CriticalExtension);
+    }
     let key = keys.key(header.kid.as_deref(), header.alg)?;
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[&settings.issuer]);
@@ -269,18 +293,39 @@ fn verify_signed(
             _ => TokenError::Malformed,
         },
     )?;
-    let expires = data
-        .claims
+    let claims = &data.claims;
+    // jsonwebtoken also takes an array of issuers, and fractional times.
+    if claims.get("iss") != Some(&Value::String(settings.issuer.clone())) {
+        return Err(TokenError::WrongIssuer);
+    }
+    let expires = claims
         .get("exp")
-        .and_then(|exp| {
-            exp.as_u64()
-                .or_else(|| exp.as_f64().map(|secs| secs as u64))
-        })
-        .ok_or(TokenError::MissingClaim)?;
-    match data.claims.get(&settings.identity_claim) {
-        Some(Value::String(identity)) if !identity.is_empty() => Ok((identity.clone(), expires)),
+        .map(seconds)
+        .ok_or(TokenError::MissingClaim)??;
+    if let Some(not_before) = claims.get("nbf") {
+        seconds(not_before)?;
+    }
+    match claims.get(&settings.identity_claim) {
+        Some(Value::String(identity)) if !identity.is_empty() => {
+            if spiffe::looks_like_spiffe_id(identity) && !spiffe::is_valid(identity) {
+                return Err(TokenError::InvalidClaim);
+            }
+            Ok((identity.clone(), expires))
+        }
         _ => Err(TokenError::MissingClaim),
     }
+}
+
+/// Latest time a token may name: 9999-12-31T23:59:59Z.
+const MAX_TIME: u64 = 253_402_300_799;
+
+/// A NumericDate claim, as this service takes it: whole seconds since the
+/// epoch, before the year 10000.
+fn seconds(value: &Value) -> Result<u64, TokenError> {
+    value
+        .as_u64()
+        .filter(|&secs| secs <= MAX_TIME)
+        .ok_or(TokenError::InvalidClaim)
 }
 
 #[cfg(test)]

@@ -1,61 +1,57 @@
 //! Who is calling, and may they: authentication (mTLS client certificates,
 //! JWT bearer tokens) and a deny-by-default policy per caller, method and user
-//! pool, as one tower layer in front of every service.
+//! pool. Two tower layers apply them (`layers::authenticate` and
+//! `layers::authorize`); this module decides, they wait and answer.
 //!
 //! For each call, in order:
 //! 1. Health is open to all, whatever they present.
-//! 2. Every credential the call carries is verified: a bad one is
-//!    UNAUTHENTICATED.
+//! 2. Every credential the call carries is verified: a bad one, or more than
+//!    one `authorization` header, is UNAUTHENTICATED.
 //! 3. Reflection is open, unless the policy names it.
 //! 4. A call with no credentials is UNAUTHENTICATED (unless the service runs
 //!    with `--insecure-allow-unauthenticated`).
-//! 5. For StopUserImportJob, the request message is read to learn its user
-//!    pool (and job, for the audit trail).
+//!
+//!    All of this reads headers only, before any limit is taken and before a
+//!    byte of the body is awaited: a caller that cannot prove who it is
+//!    holds nothing.
+//! 5. For StopUserImportJob, the request message is read (within
+//!    `--request-body-timeout`) to learn its user pool (and job, for the
+//!    audit trail).
 //! 6. The policy decides; a denial is PERMISSION_DENIED, before the handler
 //!    runs, so it reveals nothing about whether the pool or job exists.
 //! 7. One audit event records the decision (target `audit`), and the handler
 //!    receives the [`Caller`] in the request's extensions.
 //!
 //! The policy names callers by their identities as plain strings, whichever
-//! way they were proved: a client certificate's SPIFFE ID, DNS name or CN, a
-//! token's identity claim. The client CAs and the token issuer therefore
-//! speak for one namespace. Only a URI SAN can give a certificate a
-//! `scheme://` identity; a DNS name or CN that looks like one is refused.
+//! way they were proved: a client certificate's SPIFFE ID or DNS name (or,
+//! with `--client-cn-identity`, its CN), a token's identity claim. The client
+//! CAs and the token issuer therefore speak for one namespace. Only a URI SAN
+//! can give a certificate a `scheme://` identity; a DNS name or CN that looks
+//! like one is refused, and so is anything that claims to be a SPIFFE ID and
+//! is not one in the standard's syntax.
 
 pub mod jwt;
 pub mod mtls;
 pub mod policy;
 pub mod reload;
+pub mod spiffe;
 
-use std::{
-    fmt,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{fmt, sync::Arc, time::Duration};
 
-use bytes::{Buf, Bytes};
-use http::{HeaderMap, Request, Response};
-use http_body_util::{BodyExt, Full, Limited};
-use prost::Message;
-use tonic::{Status, body::Body};
-use tower::{Layer, Service};
+use http::HeaderMap;
 
 use crate::{
-    error::ApiError,
-    layers::BoxFuture,
-    metrics::Metrics,
-    proto::StopUserImportJobRequest,
     telemetry::loggable,
     tls::{ClientCertificate, TlsConnectionInfo},
 };
 use jwt::{JwtSettings, KeySet, TokenError};
 use mtls::CertificateError;
-use policy::{Call, Decision, Policy};
-use reload::Reloadable;
+use policy::{Decision, Policy};
+use reload::{Reload, Reloadable};
 
 /// The method whose request names a user pool.
-const STOP_PATH: &str = "/importjob.v1.ImportJobService/StopUserImportJob";
-const HEALTH_PREFIX: &str = "/grpc.health.v1.Health/";
+pub const STOP_PATH: &str = "/importjob.v1.ImportJobService/StopUserImportJob";
+pub const HEALTH_PREFIX: &str = "/grpc.health.v1.Health/";
 const REFLECTION_PREFIX: &str = "/grpc.reflection.";
 
 /// Why a caller is not authenticated. The variants are what a caller may
@@ -65,6 +61,9 @@ pub enum AuthFailure {
     NoCredentials,
     /// An `authorization` header that is not `Bearer <token>`.
     NotBearer,
+    /// More than one `authorization` header: which one speaks for the
+    /// caller would be a guess.
+    SeveralAuthorizationHeaders,
     /// A bearer token, but the service verifies none (no `--jwks`).
     TokensNotAccepted,
     Token(TokenError),
@@ -77,6 +76,7 @@ impl AuthFailure {
         match self {
             AuthFailure::NoCredentials => "CREDENTIALS_MISSING",
             AuthFailure::NotBearer => "AUTHORIZATION_NOT_BEARER",
+            AuthFailure::SeveralAuthorizationHeaders => "AUTHORIZATION_REPEATED",
             AuthFailure::TokensNotAccepted => "TOKENS_NOT_ACCEPTED",
             AuthFailure::Token(error) => error.reason(),
             AuthFailure::Certificate(error) => error.reason(),
@@ -89,9 +89,35 @@ impl AuthFailure {
                 "the call carries no credentials: present a client certificate or an `authorization: Bearer <token>` header"
             }
             AuthFailure::NotBearer => "the authorization header must be `Bearer <token>`",
+            AuthFailure::SeveralAuthorizationHeaders => {
+                "the call carries more than one authorization header; send exactly one"
+            }
             AuthFailure::TokensNotAccepted => "this service does not accept bearer tokens",
             AuthFailure::Token(error) => error.describe(),
             AuthFailure::Certificate(error) => error.describe(),
+        }
+    }
+}
+
+/// Why the request message the policy needs was not read. The variants
+/// are what a caller may learn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageFailure {
+    /// Larger than `--max-request-bytes`: refused unread.
+    TooLarge { limit: usize },
+    /// Not exactly one uncompressed protobuf message of the method's type.
+    Malformed,
+    /// Not whole within `--request-body-timeout`.
+    TimedOut { limit: Duration },
+}
+
+impl MessageFailure {
+    /// The ErrorInfo reason for it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            MessageFailure::TooLarge { .. } => "MESSAGE_TOO_LARGE",
+            MessageFailure::Malformed => "MESSAGE_MALFORMED",
+            MessageFailure::TimedOut { .. } => "REQUEST_BODY_TIMEOUT",
         }
     }
 }
@@ -144,6 +170,14 @@ impl fmt::Display for Caller {
     }
 }
 
+impl Caller {
+    /// How the caller proved its identities, as `mtls+jwt`.
+    pub fn proofs(&self) -> String {
+        let proofs: Vec<&str> = self.identities.iter().map(|i| i.proof.as_str()).collect();
+        proofs.join("+")
+    }
+}
+
 /// Bearer-token verification: settings and the reloadable key set.
 pub struct Jwt {
     pub settings: JwtSettings,
@@ -159,15 +193,25 @@ pub struct Authorizer {
 }
 
 impl Authorizer {
-    /// Every credential the request carries, verified: one that fails
-    /// verification fails the call. A bearer token when no JWKS is configured
-    /// cannot be verified and is set aside; if the caller has nothing else,
-    /// the policy check says so.
-    fn authenticate(
+    /// The policy and key set files, for the reload watcher.
+    pub fn files(&self) -> Vec<Arc<dyn Reload>> {
+        let mut files: Vec<Arc<dyn Reload>> = Vec::new();
+        files.extend(self.policy.clone().map(|p| p as Arc<dyn Reload>));
+        files.extend(self.jwt.as_ref().map(|j| j.keys.clone() as Arc<dyn Reload>));
+        files
+    }
+
+    /// Who calls, from the call's headers and connection alone: a caller
+    /// that may go on (anonymous only where the call is open to it), or why
+    /// not. Every credential the call carries is verified, and one that fails
+    /// fails the call, open or not. Health is not asked: it is open to all,
+    /// whatever they present.
+    pub fn authenticate(
         &self,
+        path: &str,
         headers: &HeaderMap,
         connection: Option<&TlsConnectionInfo>,
-    ) -> Result<Authenticated, AuthFailure> {
+    ) -> Result<Caller, AuthFailure> {
         let mut caller = Caller::default();
         match connection.map(|c| &c.client_certificate) {
             Some(ClientCertificate::Verified(principal)) => caller.identities.push(Identity {
@@ -179,8 +223,13 @@ impl Authorizer {
             }
             Some(ClientCertificate::None) | None => {}
         }
+        let mut authorizations = headers.get_all(http::header::AUTHORIZATION).iter();
+        let authorization = authorizations.next();
+        if authorizations.next().is_some() {
+            return Err(AuthFailure::SeveralAuthorizationHeaders);
+        }
         let mut unverifiable_token = false;
-        if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+        if let Some(value) = authorization {
             let token = value
                 .to_str()
                 .ok()
@@ -199,240 +248,50 @@ impl Authorizer {
                         proof: Proof::Jwt,
                     });
                 }
+                // Cannot be verified, so set aside: the call goes on only if
+                // it is open, or proved an identity otherwise.
                 None => unverifiable_token = true,
             }
         }
-        Ok(Authenticated {
-            caller,
-            unverifiable_token,
-        })
-    }
-}
-
-struct Authenticated {
-    caller: Caller,
-    unverifiable_token: bool,
-}
-
-/// The tower layer.
-#[derive(Clone)]
-pub struct AuthorizeLayer {
-    authorizer: Arc<Authorizer>,
-    /// StopUserImportJob messages larger than this are refused unread.
-    max_message_bytes: usize,
-    metrics: Arc<Metrics>,
-}
-
-impl AuthorizeLayer {
-    pub fn new(authorizer: Authorizer, max_message_bytes: usize, metrics: Arc<Metrics>) -> Self {
-        Self {
-            authorizer: Arc::new(authorizer),
-            max_message_bytes,
-            metrics,
+        if !caller.identities.is_empty() || self.is_open(path) {
+            return Ok(caller);
         }
-    }
-
-    /// Whether calls must carry credentials: whenever a policy is in force.
-    pub fn requires_credentials(&self) -> bool {
-        self.authorizer.policy.is_some()
-    }
-}
-
-impl<S> Layer<S> for AuthorizeLayer {
-    type Service = Authorize<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Authorize {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Authorize<S> {
-    inner: S,
-    layer: AuthorizeLayer,
-}
-
-impl<S> Service<Request<Body>> for Authorize<S>
-where
-    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Response<Body>, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        // The clone is ready only after poll_ready; call the one that is.
-        let ready = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, ready);
-        let layer = self.layer.clone();
-        Box::pin(async move {
-            match authorize(&layer, request).await {
-                Ok(request) => inner.call(request).await,
-                Err(error) => Ok(Status::from(error).into_http()),
-            }
-        })
-    }
-}
-
-/// Decides one call; on success, the request to pass on, with its body
-/// intact and the [`Caller`] in its extensions.
-async fn authorize(
-    layer: &AuthorizeLayer,
-    request: Request<Body>,
-) -> Result<Request<Body>, ApiError> {
-    let authorizer = &layer.authorizer;
-    let path = request.uri().path().to_owned();
-    // Health answers every caller, probes included, whatever they present.
-    if path.starts_with(HEALTH_PREFIX) {
-        return Ok(request);
-    }
-    let policy = authorizer.policy.as_ref().map(|p| p.current());
-
-    // Credentials that fail verification fail every other call, open or not.
-    let span = tracing::Span::current();
-    let authenticated = authorizer.authenticate(
-        request.headers(),
-        request.extensions().get::<TlsConnectionInfo>(),
-    );
-    let Authenticated {
-        caller,
-        unverifiable_token,
-    } = match authenticated {
-        Ok(authenticated) => authenticated,
-        Err(failure) => {
-            audit_unauthenticated(&path, failure, &layer.metrics);
-            return Err(ApiError::Unauthenticated(failure));
-        }
-    };
-    span.record("caller", tracing::field::display(&caller));
-
-    // Reflection only describes the API: open unless the policy names it.
-    if path.starts_with(REFLECTION_PREFIX)
-        && policy.as_ref().is_none_or(|p| !p.restricts_reflection())
-    {
-        return Ok(with_caller(request, caller));
-    }
-
-    let (request, message) = if path == STOP_PATH {
-        let (request, message) = read_stop_request(request, layer.max_message_bytes).await?;
-        (request, Some(message))
-    } else {
-        (request, None)
-    };
-    let user_pool_id = message.as_ref().map(|m| m.user_pool_id.as_str());
-    let job_id = message.as_ref().map(|m| m.job_id.as_str());
-
-    let Some(policy) = policy else {
-        let decision = Decision::Allow {
-            rule: "insecure-allow-unauthenticated".to_owned(),
-        };
-        audit(&caller, &path, user_pool_id, job_id, &decision, "");
-        layer.metrics.decision("allow", decision.rule());
-        return Ok(with_caller(request, caller));
-    };
-    if caller.identities.is_empty() {
-        let failure = if unverifiable_token {
+        Err(if unverifiable_token {
             AuthFailure::TokensNotAccepted
         } else {
             AuthFailure::NoCredentials
-        };
-        audit_unauthenticated(&path, failure, &layer.metrics);
-        return Err(ApiError::Unauthenticated(failure));
+        })
     }
-    let principals: Vec<&str> = caller
-        .identities
-        .iter()
-        .map(|i| i.principal.as_str())
-        .collect();
-    let headers = request.headers();
-    let header = |name: &str| {
-        let values: Vec<&str> = headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        (!values.is_empty()).then(|| values.join(","))
-    };
-    let decision = policy.decide(&Call {
-        principals: &principals,
-        path: &path,
-        user_pool_id,
-        header: &header,
-    });
-    audit(
-        &caller,
-        &path,
-        user_pool_id,
-        job_id,
-        &decision,
-        &policy.name,
-    );
-    let outcome = match decision {
-        Decision::Allow { .. } => "allow",
-        Decision::Deny { .. } => "deny",
-    };
-    layer.metrics.decision(outcome, decision.rule());
-    match decision {
-        Decision::Allow { .. } => Ok(with_caller(request, caller)),
-        Decision::Deny { .. } => Err(ApiError::PermissionDenied { method: path }),
-    }
-}
 
-fn with_caller(mut request: Request<Body>, caller: Caller) -> Request<Body> {
-    request.extensions_mut().insert(caller);
-    request
-}
-
-/// Reads the whole (small) request body, decodes the one gRPC message it
-/// must hold, and puts the body back for tonic. Anything but exactly one
-/// uncompressed message that decodes is refused here: tonic would read the
-/// first of several messages, and the policy must judge the request the
-/// handler will see.
-async fn read_stop_request(
-    request: Request<Body>,
-    max_message_bytes: usize,
-) -> Result<(Request<Body>, StopUserImportJobRequest), ApiError> {
-    let (parts, body) = request.into_parts();
-    // The 5-byte gRPC frame header, then at most the message limit: reading
-    // stops there, whatever the body's length.
-    let bytes = match Limited::new(body, max_message_bytes + 5).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return Err(ApiError::MessageTooLarge {
-                limit: max_message_bytes,
-            });
+    /// Whether a call to `path` needs no identity: any call without a policy
+    /// (`--insecure-allow-unauthenticated`); with one, health, and reflection
+    /// unless the policy names it.
+    pub fn is_open(&self, path: &str) -> bool {
+        match &self.policy {
+            None => true,
+            Some(policy) => {
+                path.starts_with(HEALTH_PREFIX)
+                    || (path.starts_with(REFLECTION_PREFIX)
+                        && !policy.current().restricts_reflection())
+            }
         }
-        Err(_) => return Err(ApiError::MalformedMessage),
-    };
-    let message = grpc_message(bytes.clone())
-        .and_then(|payload| StopUserImportJobRequest::decode(payload).ok())
-        .ok_or(ApiError::MalformedMessage)?;
-    Ok((
-        Request::from_parts(parts, Body::new(Full::new(bytes))),
-        message,
-    ))
-}
-
-/// The payload of a single uncompressed gRPC length-prefixed message.
-fn grpc_message(mut frame: Bytes) -> Option<Bytes> {
-    if frame.len() < 5 || frame[0] != 0 {
-        return None;
     }
-    frame.advance(1);
-    let length = frame.get_u32() as usize;
-    (frame.len() == length).then_some(frame)
+
+    /// Whether a call to `path` is decided without reading its message and
+    /// without an audit event: health, and reflection where it is open.
+    pub fn needs_no_decision(&self, path: &str) -> bool {
+        path.starts_with(HEALTH_PREFIX)
+            || (path.starts_with(REFLECTION_PREFIX)
+                && self
+                    .policy
+                    .as_ref()
+                    .is_none_or(|policy| !policy.current().restricts_reflection()))
+    }
 }
 
-fn audit(
+/// Records an authorization decision (target `audit`): who, what, on which
+/// pool and job, and the rule that decided.
+pub fn audit(
     caller: &Caller,
     method: &str,
     user_pool_id: Option<&str>,
@@ -444,11 +303,10 @@ fn audit(
         Decision::Allow { .. } => "allow",
         Decision::Deny { .. } => "deny",
     };
-    let proofs: Vec<&str> = caller.identities.iter().map(|i| i.proof.as_str()).collect();
     tracing::info!(
         target: "audit",
         caller = %caller,
-        proof = %proofs.join("+"),
+        proof = %caller.proofs(),
         method,
         user_pool_id = user_pool_id.map(loggable),
         job_id = job_id.map(loggable),
@@ -459,47 +317,36 @@ fn audit(
     );
 }
 
-fn audit_unauthenticated(method: &str, failure: AuthFailure, metrics: &Metrics) {
-    metrics.decision("unauthenticated", failure.reason());
-    tracing::info!(
-        target: "audit",
-        caller = "unauthenticated",
-        method,
-        decision = "deny",
-        reason = failure.reason(),
-        rule = "authentication",
-        "authorization decision"
-    );
+/// Records a call refused before the policy could decide (target `audit`):
+/// one that proved no identity (`caller` is `None`), or whose message did
+/// not arrive whole and in time. `reason` is the answer's ErrorInfo reason.
+pub fn audit_refused(caller: Option<&Caller>, method: &str, reason: &str, rule: &str) {
+    match caller {
+        Some(caller) => tracing::info!(
+            target: "audit",
+            caller = %caller,
+            proof = %caller.proofs(),
+            method,
+            decision = "deny",
+            reason,
+            rule,
+            "authorization decision"
+        ),
+        None => tracing::info!(
+            target: "audit",
+            caller = "unauthenticated",
+            method,
+            decision = "deny",
+            reason,
+            rule,
+            "authorization decision"
+        ),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_single_grpc_message_is_unframed() {
-        let message = StopUserImportJobRequest {
-            user_pool_id: "us-east-1_A".to_owned(),
-            job_id: "import-a".to_owned(),
-        };
-        let payload = message.encode_to_vec();
-        let mut frame = vec![0];
-        frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&payload);
-        let decoded =
-            StopUserImportJobRequest::decode(grpc_message(Bytes::from(frame.clone())).unwrap())
-                .unwrap();
-        assert_eq!(decoded, message);
-
-        frame[0] = 1;
-        assert_eq!(grpc_message(Bytes::from(frame)), None, "compressed");
-        assert_eq!(
-            grpc_message(Bytes::from_static(&[0, 0, 0, 0, 9, 1])),
-            None,
-            "truncated"
-        );
-        assert_eq!(grpc_message(Bytes::new()), None);
-    }
 
     #[test]
     fn callers_display_every_identity_with_its_proof() {

@@ -1,5 +1,6 @@
-//! Files that are reloaded while the service runs: on SIGHUP, and when their
-//! content changes (checked every reload interval, which also catches the
+//! Files that are reloaded while the service runs (the policy, the JWKS, the
+//! TLS certificate, key and client CAs): on SIGHUP, and when their content
+//! changes (checked every reload interval, which also catches the
 //! symlink swaps of Kubernetes ConfigMaps and Secrets).
 //!
 //! A new version replaces the old one in a single atomic swap, so a call sees
@@ -14,18 +15,22 @@ use std::{
 
 use arc_swap::ArcSwap;
 
-/// A value parsed from a file, swapped whole when the file changes.
+/// Parses the contents of a value's files, in order.
+type Parse<T> = dyn Fn(&[String]) -> Result<T, String> + Send + Sync;
+
+/// A value parsed from one or more files, swapped whole when any of them
+/// changes.
 pub struct Reloadable<T> {
     what: &'static str,
-    path: PathBuf,
-    parse: fn(&str) -> Result<T, String>,
+    paths: Vec<PathBuf>,
+    parse: Box<Parse<T>>,
     current: ArcSwap<T>,
-    /// The content the current value was parsed from, or the last rejected
-    /// content, so an unchanged file is neither parsed nor logged again.
-    last_seen: Mutex<String>,
+    /// The contents the current value was parsed from, or the last rejected
+    /// contents, so unchanged files are neither parsed nor logged again.
+    last_seen: Mutex<Vec<String>>,
 }
 
-impl<T> Reloadable<T> {
+impl<T: 'static> Reloadable<T> {
     /// Loads `path` (`what` names it in messages), failing with a message
     /// that says what is wrong with it.
     pub fn load(
@@ -33,16 +38,27 @@ impl<T> Reloadable<T> {
         path: &Path,
         parse: fn(&str) -> Result<T, String>,
     ) -> Result<Self, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
-        let value =
-            parse(&text).map_err(|e| format!("{what} {} is invalid: {e}", path.display()))?;
+        Self::load_all(what, vec![path.to_owned()], move |texts| parse(&texts[0]))
+    }
+
+    /// Loads a value made of several files, such as a certificate and its key,
+    /// which `parse` receives in the order of `paths`. Whatever changes,
+    /// every file is read again and the value is parsed from all of them, so
+    /// a half-rotated set (a new certificate beside the old key) is rejected,
+    /// and taken once its last file has arrived.
+    pub fn load_all(
+        what: &'static str,
+        paths: Vec<PathBuf>,
+        parse: impl Fn(&[String]) -> Result<T, String> + Send + Sync + 'static,
+    ) -> Result<Self, String> {
+        let texts = read_all(what, &paths)?;
+        let value = parse(&texts).map_err(|e| format!("{what} {}: {e}", describe(&paths)))?;
         Ok(Self {
             what,
-            path: path.to_owned(),
-            parse,
+            paths,
+            parse: Box::new(parse),
             current: ArcSwap::from_pointee(value),
-            last_seen: Mutex::new(text),
+            last_seen: Mutex::new(texts),
         })
     }
 
@@ -51,33 +67,53 @@ impl<T> Reloadable<T> {
         self.current.load_full()
     }
 
-    /// Reads the file again and swaps in the new value if it changed and
-    /// parses. Returns whether a new value is now in force.
+    /// Reads the files again and swaps in the new value if they changed and
+    /// parse. Returns whether a new value is now in force.
     pub fn reload(&self) -> bool {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
+        let files = describe(&self.paths);
+        let texts = match read_all(self.what, &self.paths) {
+            Ok(texts) => texts,
             Err(error) => {
-                tracing::error!(file = %self.path.display(), %error, "cannot read the new {}; keeping the one in force", self.what);
+                tracing::error!(
+                    files,
+                    error,
+                    "cannot read the new {}; keeping the one in force",
+                    self.what
+                );
                 return false;
             }
         };
         let mut last_seen = self.last_seen.lock().unwrap_or_else(|e| e.into_inner());
-        if *last_seen == text {
+        if *last_seen == texts {
             return false;
         }
-        *last_seen = text;
+        *last_seen = texts;
         match (self.parse)(&last_seen) {
             Ok(value) => {
                 self.current.store(Arc::new(value));
-                tracing::info!(file = %self.path.display(), "reloaded the {}", self.what);
+                tracing::info!(files, "reloaded the {}", self.what);
                 true
             }
             Err(error) => {
-                tracing::error!(file = %self.path.display(), %error, "rejected the new {}; keeping the one in force", self.what);
+                tracing::error!(files, %error, "rejected the new {}; keeping the one in force", self.what);
                 false
             }
         }
     }
+}
+
+fn read_all(what: &str, paths: &[PathBuf]) -> Result<Vec<String>, String> {
+    paths
+        .iter()
+        .map(|path| {
+            std::fs::read_to_string(path).map_err(|e| format!("{what} {}: {e}", path.display()))
+        })
+        .collect()
+}
+
+fn describe(paths: &[PathBuf]) -> String {
+    let names: Vec<_> = paths.iter().map(|p| p.display().to_string()).collect();
+    names.join(", ")
 }
 
 /// Anything [`watch`] can reload.
@@ -85,17 +121,16 @@ pub trait Reload: Send + Sync {
     fn reload(&self) -> bool;
 }
 
-impl<T: Send + Sync> Reload for Reloadable<T> {
+impl<T: Send + Sync + 'static> Reload for Reloadable<T> {
     fn reload(&self) -> bool {
         Reloadable::reload(self)
     }
 }
 
 /// Reloads `files` every `interval` and on SIGHUP, until the process ends.
+/// SIGHUP is caught even with no file to reload, where it is logged and
+/// ignored: its default action would end the process.
 pub fn watch(files: Vec<Arc<dyn Reload>>, interval: Duration) {
-    if files.is_empty() {
-        return;
-    }
     // Registered before returning: a SIGHUP's default action ends the
     // process, so one that came before the task first ran would kill it.
     #[cfg(unix)]
@@ -118,7 +153,10 @@ pub fn watch(files: Vec<Arc<dyn Reload>>, interval: Duration) {
             let hangup = std::future::pending::<()>();
             tokio::select! {
                 _ = ticks.tick() => {}
-                () = hangup => tracing::info!("SIGHUP received: reloading the authorization files"),
+                () = hangup => match files.is_empty() {
+                    true => tracing::info!("SIGHUP received: no file to reload; ignored"),
+                    false => tracing::info!("SIGHUP received: reloading the policy, key and certificate files"),
+                },
             }
             for file in &files {
                 file.reload();

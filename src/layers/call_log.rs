@@ -1,24 +1,30 @@
 //! One span and one log event per call.
 //!
-//! The span carries the method and, recorded by the handler as it learns
-//! them, the user pool, job, region and AWS request id; the event at the end
+//! The span carries the method, the peer's address, the caller once
+//! authenticated and, recorded by the handler as it learns them, the user
+//! pool, job, region and AWS request id; the event at the end
 //! adds the gRPC code and the latency. Only ids, codes and timings are
 //! recorded: never metadata or message bodies, which hold tokens and
 //! pre-signed URLs. The same end counts the call in the metrics.
 
 use std::{
+    net::SocketAddr,
     sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
 
 use http::{Request, Response};
-use tonic::Code;
+use tonic::{Code, transport::server::TcpConnectInfo};
 use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
 
 use super::BoxFuture;
-use crate::metrics::{CallLabels, MethodLabels, Metrics};
+use crate::{
+    error::code_name,
+    metrics::{CallLabels, MethodLabels, Metrics},
+    tls::TlsConnectionInfo,
+};
 
 /// The methods the server hosts. Any other path is counted as `other`, so
 /// that callers cannot add label values at will.
@@ -77,6 +83,7 @@ where
         let span = tracing::info_span!(
             "call",
             method = %method,
+            peer = peer(&request).map(tracing::field::display),
             caller = Empty,
             user_pool_id = Empty,
             job_id = Empty,
@@ -117,6 +124,16 @@ where
             .instrument(span),
         )
     }
+}
+
+/// The address the call's connection comes from: for the audit trail of
+/// calls that prove no identity, and to tell apart callers that share one.
+fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
+    let extensions = request.extensions();
+    extensions
+        .get::<TcpConnectInfo>()
+        .or_else(|| extensions.get::<TlsConnectionInfo>().map(|info| &info.tcp))
+        .and_then(TcpConnectInfo::remote_addr)
 }
 
 /// The end-of-call event and count. A call the client cancels is dropped
@@ -180,27 +197,4 @@ fn response_code<R>(response: &Response<R>) -> Code {
         .headers()
         .get("grpc-status")
         .map_or(Code::Ok, |value| Code::from_bytes(value.as_bytes()))
-}
-
-/// The canonical name of a gRPC code, as in google/rpc/code.proto.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
 }

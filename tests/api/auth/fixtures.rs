@@ -45,6 +45,9 @@ impl Files {
 /// A certificate authority and what it issued.
 pub struct Pki {
     ca: CertifiedIssuer<'static, KeyPair>,
+    /// For an intermediate CA, its own certificate, which clients send
+    /// after theirs.
+    chain: Option<String>,
 }
 
 /// A client's certificate and key, as PEM.
@@ -60,7 +63,23 @@ impl Pki {
         params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        Self { ca }
+        Self { ca, chain: None }
+    }
+
+    /// An intermediate CA under this one, name-constrained to DNS names
+    /// within `permitted_dns`.
+    pub fn constrained_intermediate(&self, name: &str, permitted_dns: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.name_constraints = Some(rcgen::NameConstraints {
+            permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName(permitted_dns.to_owned())],
+            excluded_subtrees: Vec::new(),
+        });
+        let ca =
+            CertifiedIssuer::signed_by(params, KeyPair::generate().unwrap(), &self.ca).unwrap();
+        let chain = Some(ca.pem());
+        Self { ca, chain }
     }
 
     pub fn ca_pem(&self) -> String {
@@ -108,7 +127,7 @@ impl Pki {
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.ca).unwrap();
         ClientCert {
-            cert: cert.pem(),
+            cert: cert.pem() + self.chain.as_deref().unwrap_or_default(),
             key: key.serialize_pem(),
         }
     }
@@ -120,6 +139,17 @@ pub async fn tls_channel(
     ca: &str,
     client: Option<&ClientCert>,
 ) -> Channel {
+    try_tls_channel(addr, ca, client)
+        .await
+        .expect("the TLS handshake succeeds")
+}
+
+/// As [`tls_channel`], or the reason the handshake failed.
+pub async fn try_tls_channel(
+    addr: std::net::SocketAddr,
+    ca: &str,
+    client: Option<&ClientCert>,
+) -> Result<Channel, tonic::transport::Error> {
     let mut tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(ca))
         .domain_name("localhost");
@@ -132,7 +162,6 @@ pub async fn tls_channel(
         .unwrap()
         .connect()
         .await
-        .expect("the TLS handshake succeeds")
 }
 
 /// A token signing key and its public JWK.
@@ -182,8 +211,14 @@ impl Signer {
 
     /// A token for `claims`, signed with this key and naming its kid.
     pub fn sign(&self, claims: &Value) -> String {
+        self.sign_with_header(claims, |_| {})
+    }
+
+    /// As [`Signer::sign`], with `change` made to the header.
+    pub fn sign_with_header(&self, claims: &Value, change: impl FnOnce(&mut Header)) -> String {
         let mut header = Header::new(self.alg);
         header.kid = Some(self.kid.clone());
+        change(&mut header);
         jsonwebtoken::encode(&header, claims, &self.key).unwrap()
     }
 }

@@ -2,7 +2,9 @@
 //! sockets: client certificates and tokens made here, a policy with allow and
 //! deny rules, reloads, and the audit trail.
 
+mod certificates;
 mod fixtures;
+mod stalls;
 
 use std::time::Duration;
 
@@ -87,6 +89,10 @@ impl As {
 
 impl Secured {
     async fn start(policy: &str) -> Self {
+        Self::start_with(policy, &[]).await
+    }
+
+    async fn start_with(policy: &str, extra: &[&str]) -> Self {
         let files = Files::new();
         let pki = Pki::new("Test CA");
         let server = pki.server();
@@ -100,25 +106,36 @@ impl Secured {
             Signer::new("ed-1", Algorithm::EdDSA),
         );
         files.write("jwks.json", &jwks(&[&rsa, &ec, &ed]));
-        let app = spawn_app_with(&[
-            "--auth-policy",
-            &files.path("policy.json"),
-            "--tls-cert",
-            &files.path("server.pem"),
-            "--tls-key",
-            &files.path("server.key"),
-            "--client-ca",
-            &files.path("ca.pem"),
-            "--jwks",
-            &files.path("jwks.json"),
-            "--jwt-issuer",
-            ISSUER,
-            "--jwt-audience",
-            AUDIENCE,
-            "--auth-reload-interval",
-            "50ms",
-        ])
-        .await;
+        let (policy, cert, key, ca, jwks) = (
+            files.path("policy.json"),
+            files.path("server.pem"),
+            files.path("server.key"),
+            files.path("ca.pem"),
+            files.path("jwks.json"),
+        );
+        let args = [
+            &[
+                "--auth-policy",
+                &policy,
+                "--tls-cert",
+                &cert,
+                "--tls-key",
+                &key,
+                "--client-ca",
+                &ca,
+                "--jwks",
+                &jwks,
+                "--jwt-issuer",
+                ISSUER,
+                "--jwt-audience",
+                AUDIENCE,
+                "--auth-reload-interval",
+                "50ms",
+            ][..],
+            extra,
+        ]
+        .concat();
+        let app = spawn_app_with(&args).await;
         for pool in [BILLING_POOL, DEMO_POOL] {
             for id in ["import-target", "import-second"] {
                 app.emulator
@@ -197,7 +214,7 @@ fn assert_refused(status: &Status, code: Code, reason: &str) {
 }
 
 #[tokio::test]
-async fn client_certificates_identify_callers_by_spiffe_id_dns_name_or_cn() {
+async fn client_certificates_identify_callers_by_spiffe_id_or_dns_name() {
     let secured = Secured::start(POLICY).await;
     let spiffe = As::cert(secured.pki.client(
         &["spiffe://corp.test/billing", "billing.corp.test"],
@@ -218,12 +235,31 @@ async fn client_certificates_identify_callers_by_spiffe_id_dns_name_or_cn() {
         .stop_running(&dns, DEMO_POOL)
         .await
         .expect("the first DNS SAN is the identity");
+    let status = secured.stop_running(&cn, DEMO_POOL).await.unwrap_err();
+    assert_refused(
+        &status,
+        Code::Unauthenticated,
+        "CLIENT_CERTIFICATE_NO_IDENTITY",
+    );
+    let status = secured.stop_running(&spiffe, DEMO_POOL).await.unwrap_err();
+    assert_refused(&status, Code::PermissionDenied, "CALLER_NOT_ALLOWED");
+}
+
+#[tokio::test]
+async fn with_the_opt_in_a_certificate_without_sans_is_named_by_its_cn() {
+    let secured = Secured::start_with(POLICY, &["--client-cn-identity"]).await;
+    let cn = As::cert(secured.pki.client(&[], Some("cn-caller")));
     secured
         .stop_running(&cn, DEMO_POOL)
         .await
         .expect("the CN is the identity");
-    let status = secured.stop_running(&spiffe, DEMO_POOL).await.unwrap_err();
-    assert_refused(&status, Code::PermissionDenied, "CALLER_NOT_ALLOWED");
+    // A SAN still wins over the CN.
+    let dns = As::cert(secured.pki.client(&["ops.corp.test"], Some("cn-caller")));
+    let job = secured.app.job_in(BILLING_POOL, JobStatus::InProgress);
+    secured
+        .stop(&dns, BILLING_POOL, &job.job_id)
+        .await
+        .expect("named ops.corp.test, an operator");
 }
 
 #[tokio::test]
@@ -251,6 +287,18 @@ async fn certificates_that_identify_no_one_are_unauthenticated() {
         (
             secured.pki.client(&[], Some("spiffe://corp.test/billing")),
             "CLIENT_CERTIFICATE_NO_IDENTITY",
+        ),
+        // A URI SAN outside the SPIFFE ID syntax would match rules written
+        // for another identity.
+        (
+            secured
+                .pki
+                .client(&["spiffe://corp.test/ops/../billing"], None),
+            "CLIENT_CERTIFICATE_SPIFFE_ID_INVALID",
+        ),
+        (
+            secured.pki.client(&["https://corp.test/billing"], None),
+            "CLIENT_CERTIFICATE_SPIFFE_ID_INVALID",
         ),
     ];
     for (cert, reason) in cases {
@@ -387,6 +435,49 @@ async fn tokens_that_fail_verification_are_unauthenticated() {
             "TOKEN_ALGORITHM_NOT_ALLOWED",
         ),
         ("not.a.jwt".to_owned(), "TOKEN_MALFORMED"),
+        // `iss` is one string: an array is refused even when it holds the issuer.
+        (
+            rsa.sign(&claims_with(
+                "billing-batch",
+                json!({ "iss": [ISSUER, "https://evil.test"] }),
+            )),
+            "TOKEN_ISSUER_INVALID",
+        ),
+        (
+            rsa.sign(&claims_with("billing-batch", json!({ "iss": [ISSUER] }))),
+            "TOKEN_ISSUER_INVALID",
+        ),
+        // Times are whole seconds, before the year 10000.
+        (
+            rsa.sign(&claims_with(
+                "billing-batch",
+                json!({ "exp": seconds_from_now(3600).as_f64().unwrap() + 0.5 }),
+            )),
+            "TOKEN_CLAIM_INVALID",
+        ),
+        (
+            rsa.sign(&claims_with("billing-batch", json!({ "exp": u64::MAX }))),
+            "TOKEN_CLAIM_INVALID",
+        ),
+        (
+            rsa.sign(&claims_with(
+                "billing-batch",
+                json!({ "nbf": seconds_from_now(-60).as_f64().unwrap() + 0.5 }),
+            )),
+            "TOKEN_CLAIM_INVALID",
+        ),
+        // A subject that claims to be a SPIFFE ID must be one.
+        (
+            rsa.sign(&claims("spiffe://corp.test/billing/../ops")),
+            "TOKEN_CLAIM_INVALID",
+        ),
+        // Extensions the service does not understand, marked critical.
+        (
+            rsa.sign_with_header(&claims("billing-batch"), |header| {
+                header.crit = Some(vec!["exp-extension".to_owned()]);
+            }),
+            "TOKEN_CRITICAL_EXTENSION_UNSUPPORTED",
+        ),
     ];
     for (token, reason) in cases {
         let status = secured
@@ -416,6 +507,35 @@ async fn tokens_that_fail_verification_are_unauthenticated() {
         0,
         "Cognito received no call"
     );
+}
+
+#[tokio::test]
+async fn a_call_with_two_authorization_headers_is_unauthenticated_in_either_order() {
+    let secured = Secured::start(POLICY).await;
+    let good = format!("Bearer {}", secured.rsa.sign(&claims("billing-batch")));
+    let other_issuer = format!(
+        "Bearer {}",
+        secured.rsa.sign(&claims_with(
+            "billing-batch",
+            json!({ "iss": "https://other.test" })
+        ))
+    );
+    for second in ["garbage", other_issuer.as_str(), good.as_str()] {
+        for (first, then) in [(good.as_str(), second), (second, good.as_str())] {
+            let job = secured.app.job_in(BILLING_POOL, JobStatus::InProgress);
+            let mut call = Request::new(request(BILLING_POOL, &job.job_id));
+            for value in [first, then] {
+                call.metadata_mut()
+                    .append("authorization", MetadataValue::try_from(value).unwrap());
+            }
+            let status = ImportJobServiceClient::new(secured.channel(&As::default()).await)
+                .stop_user_import_job(call)
+                .await
+                .unwrap_err();
+            assert_refused(&status, Code::Unauthenticated, "AUTHORIZATION_REPEATED");
+        }
+    }
+    assert_eq!(secured.app.cognito_stop_calls(), 0);
 }
 
 #[tokio::test]

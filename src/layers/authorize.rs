@@ -1,0 +1,262 @@
+//! Authorization: the policy's decision on an authenticated call, with its
+//! audit event. For StopUserImportJob the decision needs the user pool, so
+//! this layer reads the request message first, within
+//! `--request-body-timeout` whatever the caller's deadline, and puts the body
+//! back for tonic.
+//!
+//! It sits after authentication and after the limits: only a caller that
+//! proved who it is gets here, holding its places, and a body that does not
+//! come in time gives them back at once.
+
+use std::{
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use bytes::{Buf, Bytes};
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use prost::Message;
+use tonic::{Status, body::Body};
+use tower::{Layer, Service};
+
+use super::BoxFuture;
+use crate::{
+    auth::{
+        self, Authorizer, Caller, MessageFailure, STOP_PATH,
+        policy::{Call, Decision},
+    },
+    error::ApiError,
+    metrics::Metrics,
+    proto::StopUserImportJobRequest,
+};
+
+#[derive(Clone)]
+pub struct AuthorizeLayer {
+    authorizer: Arc<Authorizer>,
+    /// StopUserImportJob messages larger than this are refused unread.
+    max_message_bytes: usize,
+    /// How long the message may take to arrive.
+    body_timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl AuthorizeLayer {
+    pub fn new(
+        authorizer: Arc<Authorizer>,
+        max_message_bytes: usize,
+        body_timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            authorizer,
+            max_message_bytes,
+            body_timeout,
+            metrics,
+        }
+    }
+}
+
+impl<S> Layer<S> for AuthorizeLayer {
+    type Service = Authorize<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authorize {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Authorize<S> {
+    inner: S,
+    layer: AuthorizeLayer,
+}
+
+impl<S> Service<Request<Body>> for Authorize<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        if self
+            .layer
+            .authorizer
+            .needs_no_decision(request.uri().path())
+        {
+            return Box::pin(self.inner.call(request));
+        }
+        // The clone is ready only after poll_ready; call the one that is.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            match authorize(&layer, request).await {
+                Ok(request) => inner.call(request).await,
+                Err(error) => Ok(Status::from(error).into_http()),
+            }
+        })
+    }
+}
+
+/// Decides one call; on success, the request to pass on, with its body
+/// intact.
+async fn authorize(
+    layer: &AuthorizeLayer,
+    request: Request<Body>,
+) -> Result<Request<Body>, ApiError> {
+    let path = request.uri().path().to_owned();
+    let caller = request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or_default();
+
+    let (request, message) = if path == STOP_PATH {
+        let read = read_stop_request(request, layer.max_message_bytes, layer.body_timeout).await;
+        match read {
+            Ok((request, message)) => (request, Some(message)),
+            Err(failure) => {
+                layer.metrics.decision("refused", failure.reason());
+                auth::audit_refused(Some(&caller), &path, failure.reason(), "request-message");
+                return Err(ApiError::Message(failure));
+            }
+        }
+    } else {
+        (request, None)
+    };
+    let user_pool_id = message.as_ref().map(|m| m.user_pool_id.as_str());
+    let job_id = message.as_ref().map(|m| m.job_id.as_str());
+
+    let Some(policy) = layer.authorizer.policy.as_ref().map(|p| p.current()) else {
+        let decision = Decision::Allow {
+            rule: "insecure-allow-unauthenticated".to_owned(),
+        };
+        auth::audit(&caller, &path, user_pool_id, job_id, &decision, "");
+        layer.metrics.decision("allow", decision.rule());
+        return Ok(request);
+    };
+    let principals: Vec<&str> = caller
+        .identities
+        .iter()
+        .map(|i| i.principal.as_str())
+        .collect();
+    let headers = request.headers();
+    let header = |name: &str| {
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
+    };
+    let decision = policy.decide(&Call {
+        principals: &principals,
+        path: &path,
+        user_pool_id,
+        header: &header,
+    });
+    auth::audit(
+        &caller,
+        &path,
+        user_pool_id,
+        job_id,
+        &decision,
+        &policy.name,
+    );
+    let outcome = match decision {
+        Decision::Allow { .. } => "allow",
+        Decision::Deny { .. } => "deny",
+    };
+    layer.metrics.decision(outcome, decision.rule());
+    match decision {
+        Decision::Allow { .. } => Ok(request),
+        Decision::Deny { .. } => Err(ApiError::PermissionDenied { method: path }),
+    }
+}
+
+/// Reads the whole (small) request body within `timeout`, decodes the one
+/// gRPC message it must hold, and puts the body back for tonic. Anything but
+/// exactly one uncompressed message that decodes is refused here: tonic
+/// would read the first of several messages, and the policy must judge the
+/// request the handler will see.
+async fn read_stop_request(
+    request: Request<Body>,
+    max_message_bytes: usize,
+    timeout: Duration,
+) -> Result<(Request<Body>, StopUserImportJobRequest), MessageFailure> {
+    let (parts, body) = request.into_parts();
+    // The 5-byte gRPC frame header, then at most the message limit: reading
+    // stops there, whatever the body's length.
+    let collected =
+        tokio::time::timeout(timeout, Limited::new(body, max_message_bytes + 5).collect())
+            .await
+            .map_err(|_elapsed| MessageFailure::TimedOut { limit: timeout })?;
+    let bytes = match collected {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            return Err(MessageFailure::TooLarge {
+                limit: max_message_bytes,
+            });
+        }
+        Err(_) => return Err(MessageFailure::Malformed),
+    };
+    let message = grpc_message(bytes.clone())
+        .and_then(|payload| StopUserImportJobRequest::decode(payload).ok())
+        .ok_or(MessageFailure::Malformed)?;
+    Ok((
+        Request::from_parts(parts, Body::new(Full::new(bytes))),
+        message,
+    ))
+}
+
+/// The payload of a single uncompressed gRPC length-prefixed message.
+fn grpc_message(mut frame: Bytes) -> Option<Bytes> {
+    if frame.len() < 5 || frame[0] != 0 {
+        return None;
+    }
+    frame.advance(1);
+    let length = frame.get_u32() as usize;
+    (frame.len() == length).then_some(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_single_grpc_message_is_unframed() {
+        let message = StopUserImportJobRequest {
+            user_pool_id: "us-east-1_A".to_owned(),
+            job_id: "import-a".to_owned(),
+        };
+        let payload = message.encode_to_vec();
+        let mut frame = vec![0];
+        frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        frame.extend_from_slice(&payload);
+        let decoded =
+            StopUserImportJobRequest::decode(grpc_message(Bytes::from(frame.clone())).unwrap())
+                .unwrap();
+        assert_eq!(decoded, message);
+
+        frame[0] = 1;
+        assert_eq!(grpc_message(Bytes::from(frame)), None, "compressed");
+        assert_eq!(
+            grpc_message(Bytes::from_static(&[0, 0, 0, 0, 9, 1])),
+            None,
+            "truncated"
+        );
+        assert_eq!(grpc_message(Bytes::new()), None);
+    }
+}

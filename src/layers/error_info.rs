@@ -1,0 +1,84 @@
+//! Every status the server sends carries exactly one `google.rpc.ErrorInfo`,
+//! as the API promises: the service's own statuses are made with one
+//! (`error`), but tonic makes some itself (UNIMPLEMENTED for an unknown
+//! method, OUT_OF_RANGE for a message over a size limit) and so do the health
+//! and reflection services. This layer finds a status without ErrorInfo,
+//! in the response's headers (a trailers-only answer) or in its trailers,
+//! and gives it one (`error::with_error_info`).
+
+use std::task::{Context, Poll};
+
+use http::{HeaderMap, Request, Response};
+use http_body_util::BodyExt;
+use hyper::body::Frame;
+use tonic::{Status, body::Body};
+use tower::{Layer, Service};
+
+use super::BoxFuture;
+use crate::error::with_error_info;
+
+const DETAILS: &str = "grpc-status-details-bin";
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ErrorInfoLayer;
+
+impl<S> Layer<S> for ErrorInfoLayer {
+    type Service = ErrorInfo<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ErrorInfo { inner }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ErrorInfo<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for ErrorInfo<S>
+where
+    S: Service<Request<B>, Response = Response<Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            let mut response = call.await?;
+            if response.headers().contains_key("grpc-status") {
+                complete(response.headers_mut());
+                return Ok(response);
+            }
+            Ok(response.map(|body| {
+                Body::new(body.map_frame(|frame| match frame.into_trailers() {
+                    Ok(mut trailers) => {
+                        complete(&mut trailers);
+                        Frame::trailers(trailers)
+                    }
+                    Err(frame) => frame,
+                }))
+            }))
+        })
+    }
+}
+
+/// Gives the status in `headers`, if it is an error without ErrorInfo, one.
+fn complete(headers: &mut HeaderMap) {
+    if headers.contains_key(DETAILS) {
+        return;
+    }
+    let Some(status) = Status::from_header_map(headers) else {
+        return;
+    };
+    if status.code() == tonic::Code::Ok {
+        return;
+    }
+    let _ = with_error_info(status).add_header(headers);
+}

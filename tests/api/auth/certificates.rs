@@ -1,0 +1,156 @@
+//! Client certificates under a name-constrained CA, and the service's own
+//! certificate and client CAs rotated while it runs.
+
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
+
+use import_job_service::{
+    emulator::{DEMO_POOL, JobStatus},
+    proto::import_job_service_client::ImportJobServiceClient,
+};
+use tonic::Code;
+
+use super::{As, BILLING_POOL, POLICY, Secured, assert_refused, fixtures::*};
+use crate::helpers::LOGS;
+
+/// Waits until `condition` holds, for at most 5 s.
+async fn wait_for<F, Fut>(what: &str, condition: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !condition().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "waited 5 s for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn under_a_name_constrained_ca_only_sans_within_the_constraint_name_a_caller() {
+    // Even with the CN opt-in: a constrained chain never names by CN.
+    let secured = Secured::start_with(POLICY, &["--client-cn-identity"]).await;
+    let team_a = secured
+        .pki
+        .constrained_intermediate("Team A CA", "team-a.test");
+
+    // `cn-caller` and `ops.corp.test` are operators in the policy.
+    let cn_only = As::cert(team_a.client(&[], Some("cn-caller")));
+    let status = secured.stop_running(&cn_only, DEMO_POOL).await.unwrap_err();
+    assert_refused(
+        &status,
+        Code::Unauthenticated,
+        "CLIENT_CERTIFICATE_NO_IDENTITY",
+    );
+    let outside = As::cert(team_a.client(&["ops.corp.test"], Some("cn-caller")));
+    let status = secured.stop_running(&outside, DEMO_POOL).await.unwrap_err();
+    assert_refused(
+        &status,
+        Code::Unauthenticated,
+        "CLIENT_CERTIFICATE_UNTRUSTED",
+    );
+
+    // Within the constraint, the DNS SAN is the identity (the policy does
+    // not name it).
+    let inside = As::cert(team_a.client(&["batch.team-a.test"], Some("cn-caller")));
+    let status = secured.stop_running(&inside, DEMO_POOL).await.unwrap_err();
+    assert_refused(&status, Code::PermissionDenied, "CALLER_NOT_ALLOWED");
+
+    // A DNS constraint does not bind URIs (RFC 5280 constrains each name
+    // form by its own subtrees): the SPIFFE ID is the identity.
+    let spiffe = As::cert(team_a.client(&["spiffe://corp.test/billing"], None));
+    secured
+        .stop_running(&spiffe, BILLING_POOL)
+        .await
+        .expect("the SPIFFE ID is allowed on its pools");
+    assert_eq!(secured.app.cognito_stop_calls(), 1, "only the allowed call");
+
+    // The same CN-only certificate from the unconstrained CA is named by
+    // its CN, as the opt-in says.
+    let unconstrained = As::cert(secured.pki.client(&[], Some("cn-caller")));
+    secured
+        .stop_running(&unconstrained, DEMO_POOL)
+        .await
+        .expect("named by its CN");
+}
+
+#[tokio::test]
+async fn the_server_certificate_and_client_cas_rotate_while_connections_stay_open() {
+    let secured = Secured::start(POLICY).await;
+    let billing = As::cert(secured.pki.client(&["spiffe://corp.test/billing"], None));
+    let held = secured.channel(&billing).await;
+    let job = secured.app.job_in(BILLING_POOL, JobStatus::InProgress);
+    ImportJobServiceClient::new(held.clone())
+        .stop_user_import_job(crate::helpers::request(BILLING_POOL, &job.job_id))
+        .await
+        .expect("allowed before the rotation");
+
+    // A new CA issues the server's certificate, and is the only client CA.
+    let rotated = Pki::new("Rotated CA");
+    let server = rotated.server();
+    secured.files.write("server.key", &server.key);
+    secured.files.write("server.pem", &server.cert);
+    secured.files.write("ca.pem", &rotated.ca_pem());
+    let addr = secured.app.addr;
+    wait_for("new handshakes to present the new certificate", || async {
+        try_tls_channel(addr, &rotated.ca_pem(), None).await.is_ok()
+    })
+    .await;
+    assert!(
+        try_tls_channel(addr, &secured.pki.ca_pem(), None)
+            .await
+            .is_err(),
+        "the old certificate is no longer presented"
+    );
+
+    // The connection opened before keeps working.
+    let job = secured.app.job_in(BILLING_POOL, JobStatus::InProgress);
+    ImportJobServiceClient::new(held)
+        .stop_user_import_job(crate::helpers::request(BILLING_POOL, &job.job_id))
+        .await
+        .expect("the held connection keeps its verified identity");
+
+    // A certificate of the removed CA is refused on its next connection;
+    // the new CA's are trusted.
+    let reconnected = try_tls_channel(addr, &rotated.ca_pem(), billing.cert.as_ref())
+        .await
+        .unwrap();
+    let job = secured.app.job_in(BILLING_POOL, JobStatus::InProgress);
+    let status = ImportJobServiceClient::new(reconnected)
+        .stop_user_import_job(crate::helpers::request(BILLING_POOL, &job.job_id))
+        .await
+        .unwrap_err();
+    assert_refused(
+        &status,
+        Code::Unauthenticated,
+        "CLIENT_CERTIFICATE_UNTRUSTED",
+    );
+    let renewed = rotated.client(&["spiffe://corp.test/billing"], None);
+    let channel = try_tls_channel(addr, &rotated.ca_pem(), Some(&renewed))
+        .await
+        .unwrap();
+    let job = secured.app.job_in(BILLING_POOL, JobStatus::InProgress);
+    ImportJobServiceClient::new(channel)
+        .stop_user_import_job(crate::helpers::request(BILLING_POOL, &job.job_id))
+        .await
+        .expect("the new CA's certificate is trusted");
+
+    // An invalid new certificate is logged and ignored.
+    let file = secured.files.write("server.pem", "not a certificate");
+    let file = file.display().to_string();
+    wait_for("the invalid certificate to be rejected", || async {
+        LOGS.lines_with("rejected the new TLS files")
+            .iter()
+            .any(|line| line["fields"]["files"].as_str().unwrap().contains(&file))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    try_tls_channel(addr, &rotated.ca_pem(), None)
+        .await
+        .expect("the certificate in force stays");
+}

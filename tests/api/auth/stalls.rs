@@ -1,0 +1,292 @@
+//! Streams that send their headers and never their body, as an attacker
+//! holding the service would: without credentials they are refused before a
+//! byte of body is awaited and hold nothing; with a caller's token they hold
+//! at most that caller's allowance, until the body timeout frees it.
+
+use std::{
+    collections::HashSet,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use h2::{SendStream, client::ResponseFuture};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tonic::{Code, Status};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+use tonic_types::StatusExt;
+
+use super::{BILLING_POOL, POLICY, fixtures::*};
+use crate::helpers::{LOGS, TestApp, spawn_app_with};
+use import_job_service::emulator::JobStatus;
+use jsonwebtoken::Algorithm;
+
+const STOP: &str = "/importjob.v1.ImportJobService/StopUserImportJob";
+
+/// A service with tokens over plaintext and the tests' policy.
+struct App {
+    app: TestApp,
+    signer: Signer,
+    _files: Files,
+}
+
+impl App {
+    async fn start(extra: &[&str]) -> Self {
+        let files = Files::new();
+        let signer = Signer::new("k1", Algorithm::ES256);
+        files.write("jwks.json", &jwks(&[&signer]));
+        let policy = POLICY.replace(r#""billing-batch"]"#, r#""billing-batch", "staller"]"#);
+        files.write("policy.json", &policy);
+        let (policy, keys) = (files.path("policy.json"), files.path("jwks.json"));
+        let args = [
+            &[
+                "--auth-policy",
+                &policy,
+                "--jwks",
+                &keys,
+                "--jwt-issuer",
+                ISSUER,
+                "--jwt-audience",
+                AUDIENCE,
+            ][..],
+            extra,
+        ]
+        .concat();
+        Self {
+            app: spawn_app_with(&args).await,
+            signer,
+            _files: files,
+        }
+    }
+
+    fn token(&self, subject: &str) -> String {
+        self.signer.sign(&claims(subject))
+    }
+
+    /// A call of `subject`'s that the policy allows succeeds.
+    async fn served(&self, subject: &str) {
+        let job = self.app.job_in(BILLING_POOL, JobStatus::InProgress);
+        let mut call = tonic::Request::new(crate::helpers::request(BILLING_POOL, &job.job_id));
+        call.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token(subject)).parse().unwrap(),
+        );
+        self.app
+            .client
+            .clone()
+            .stop_user_import_job(call)
+            .await
+            .expect("the call is served");
+    }
+
+    async fn health(&self) -> i32 {
+        HealthClient::new(crate::helpers::channel(self.app.addr).await)
+            .check(HealthCheckRequest::default())
+            .await
+            .expect("health answers")
+            .into_inner()
+            .status
+    }
+}
+
+/// Header-only StopUserImportJob streams on raw HTTP/2 connections.
+struct Stalls {
+    /// The client side of each connection: its address, as the service
+    /// logs it.
+    peers: HashSet<String>,
+    /// Kept open: dropping one would end its stream.
+    _bodies: Vec<SendStream<Bytes>>,
+    answers: Vec<ResponseFuture>,
+}
+
+impl Stalls {
+    /// Opens `per_connection` streams on each of `connections` connections,
+    /// sending headers (with `authorization`, if given) and no body.
+    async fn open(
+        addr: SocketAddr,
+        connections: usize,
+        per_connection: usize,
+        authorization: Option<&str>,
+    ) -> Self {
+        let mut stalls = Stalls {
+            peers: HashSet::new(),
+            _bodies: Vec::new(),
+            answers: Vec::new(),
+        };
+        for _ in 0..connections {
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            stalls.peers.insert(tcp.local_addr().unwrap().to_string());
+            let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+            tokio::spawn(connection);
+            for _ in 0..per_connection {
+                let mut client = client.clone().ready().await.unwrap();
+                let mut request = http::Request::builder()
+                    .method("POST")
+                    .uri(format!("http://{addr}{STOP}"))
+                    .header("content-type", "application/grpc")
+                    .header("te", "trailers");
+                if let Some(value) = authorization {
+                    request = request.header("authorization", value);
+                }
+                let (answer, body) = client
+                    .send_request(request.body(()).unwrap(), false)
+                    .unwrap();
+                stalls.answers.push(answer);
+                stalls._bodies.push(body);
+            }
+        }
+        stalls
+    }
+
+    /// Each stream's status, as the service answered it, in the order the
+    /// answers came.
+    async fn statuses(&mut self) -> Vec<Status> {
+        let answers = std::mem::take(&mut self.answers)
+            .into_iter()
+            .map(|answer| async {
+                let response = answer.await.expect("the stream is answered");
+                if let Some(status) = Status::from_header_map(response.headers()) {
+                    return status;
+                }
+                let trailers = response.into_body().trailers().await.unwrap().unwrap();
+                Status::from_header_map(&trailers).expect("a status in the trailers")
+            });
+        futures_util::future::join_all(answers).await
+    }
+
+    fn logged(&self, event: &str) -> Vec<Value> {
+        LOGS.lines_with(event)
+            .into_iter()
+            .filter(|line| {
+                line["span"]["peer"]
+                    .as_str()
+                    .is_some_and(|peer| self.peers.contains(peer))
+            })
+            .collect()
+    }
+}
+
+fn reason(status: &Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn header_only_streams_without_credentials_are_refused_unread_and_hold_nothing() {
+    // A body timeout far away: what answers these streams is not it.
+    let service = App::start(&[
+        "--max-calls-in-flight",
+        "64",
+        "--request-body-timeout",
+        "60s",
+    ])
+    .await;
+    let started = Instant::now();
+    let mut stalls = Stalls::open(service.app.addr, 4, 75, None).await;
+    let statuses = stalls.statuses().await;
+    let answered_in = started.elapsed();
+
+    assert_eq!(statuses.len(), 300);
+    for status in &statuses {
+        assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+        assert_eq!(reason(status), "CREDENTIALS_MISSING");
+    }
+    assert!(
+        answered_in < Duration::from_secs(30),
+        "answered after {answered_in:?}, not before the body was awaited"
+    );
+    // The streams are still open on the client's side, and hold nothing.
+    service.served("billing-batch").await;
+    assert_eq!(service.health().await, ServingStatus::Serving as i32);
+    assert_eq!(service.app.cognito_stop_calls(), 1, "only the served call");
+
+    let audits = stalls.logged("\"target\":\"audit\"");
+    assert_eq!(audits.len(), 300, "one audit event per stream");
+    for audit in &audits {
+        assert_eq!(audit["fields"]["caller"], "unauthenticated");
+        assert_eq!(audit["fields"]["decision"], "deny");
+        assert_eq!(audit["fields"]["reason"], "CREDENTIALS_MISSING");
+        assert_eq!(audit["fields"]["method"], STOP);
+    }
+    let calls = stalls.logged("call finished");
+    assert_eq!(calls.len(), 300, "one call line per stream");
+    assert!(
+        calls
+            .iter()
+            .all(|call| call["fields"]["code"] == "UNAUTHENTICATED")
+    );
+}
+
+#[tokio::test]
+async fn a_callers_stalled_bodies_hold_only_its_allowance_until_the_body_timeout() {
+    const BODY_TIMEOUT: Duration = Duration::from_secs(1);
+    let service = App::start(&[
+        "--max-calls-in-flight",
+        "64",
+        "--max-calls-in-flight-per-caller",
+        "32",
+        "--request-body-timeout",
+        "1s",
+    ])
+    .await;
+    let token = format!("Bearer {}", service.token("staller"));
+    let started = Instant::now();
+    let mut stalls = Stalls::open(service.app.addr, 2, 50, Some(&token)).await;
+    // While they stall, another caller is served, and health says so.
+    service.served("billing-batch").await;
+    assert_eq!(service.health().await, ServingStatus::Serving as i32);
+
+    let statuses = stalls.statuses().await;
+    let ended_in = started.elapsed();
+    let over_allowance: Vec<_> = statuses
+        .iter()
+        .filter(|s| s.code() == Code::ResourceExhausted)
+        .collect();
+    let timed_out: Vec<_> = statuses
+        .iter()
+        .filter(|s| s.code() == Code::DeadlineExceeded)
+        .collect();
+    assert_eq!(over_allowance.len(), 68, "{statuses:?}");
+    assert_eq!(timed_out.len(), 32, "{statuses:?}");
+    assert!(
+        over_allowance
+            .iter()
+            .all(|s| reason(s) == "CALLER_OVER_LIMIT")
+    );
+    assert!(
+        timed_out
+            .iter()
+            .all(|s| reason(s) == "REQUEST_BODY_TIMEOUT")
+    );
+    assert!(
+        ended_in >= BODY_TIMEOUT && ended_in < BODY_TIMEOUT + Duration::from_secs(4),
+        "the stalled calls ended after {ended_in:?}"
+    );
+    // Their places are free again.
+    service.served("staller").await;
+    assert_eq!(service.app.cognito_stop_calls(), 2);
+
+    let audits = stalls.logged("\"target\":\"audit\"");
+    assert_eq!(audits.len(), 32, "one audit event per stalled call");
+    for audit in &audits {
+        assert_eq!(audit["fields"]["caller"], "jwt:staller");
+        assert_eq!(audit["fields"]["decision"], "deny");
+        assert_eq!(audit["fields"]["reason"], "REQUEST_BODY_TIMEOUT");
+    }
+    let calls = stalls.logged("call finished");
+    let count = |code: &str| {
+        calls
+            .iter()
+            .filter(|call| {
+                call["fields"]["code"] == code && call["span"]["caller"] == "jwt:staller"
+            })
+            .count()
+    };
+    assert_eq!(count("DEADLINE_EXCEEDED"), 32);
+    assert_eq!(count("RESOURCE_EXHAUSTED"), 68);
+}
