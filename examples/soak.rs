@@ -189,15 +189,27 @@ impl Kind {
             Kind::WrongContentType => Fault::html_page(200),
             Kind::Oversized => Fault::OversizedBody {
                 bytes: 10 * 1024 * 1024,
+                chunked: false,
             },
             Kind::UnknownError => Fault::error("QuantumEntanglementException", "Spooky."),
         })
     }
 
+    /// The job's status at Cognito after the error answer: untouched,
+    /// unless Cognito did stop it and only its answer failed to arrive.
+    fn job_after_error(self) -> &'static str {
+        match self {
+            Kind::Oversized => "Stopped",
+            _ => "InProgress",
+        }
+    }
+
     /// The error table's answer (README, src/error.rs).
     fn expected(self) -> Expected {
         match self {
-            Kind::Healthy | Kind::Slow | Kind::Oversized => Ok(()),
+            Kind::Healthy | Kind::Slow => Ok(()),
+            // Over the 1 MiB the service reads of an answer (cognito.rs).
+            Kind::Oversized => Err((Code::Unavailable, "COGNITO_RESPONSE_TOO_LARGE")),
             Kind::Hang => Err((Code::DeadlineExceeded, "DEADLINE_EXCEEDED")),
             // A connection that closes mid-answer is a transport failure
             // (cognito.rs), however much of the answer came first.
@@ -318,7 +330,7 @@ impl Rig {
                         let got = details.error_info().map(|i| i.reason.as_str());
                         if status.code() == code
                             && got == Some(reason)
-                            && job_status == "InProgress"
+                            && job_status == kind.job_after_error()
                         {
                             Ok(())
                         } else {

@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # SECONDS_PER_TARGET defaults to 60; the targets default to all of them
-# (stop_request, emulator_request, policy_file). Exits 1 if any target found
+# (stop_request, emulator_request, policy_file, jwt_token,
+# client_certificate). Exits 1 if any target found
 # a crash, a timeout or an out-of-memory (the input is in fuzz/artifacts/).
 #
 # Environment:
@@ -27,7 +28,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(stop_request emulator_request policy_file)
+    targets=(stop_request emulator_request policy_file jwt_token client_certificate)
 fi
 sanitizer=${FUZZ_SANITIZER:-none}
 case "$seconds" in

@@ -523,6 +523,43 @@ mod tests {
                 vec![],
             ),
             (
+                aws(F::ResponseTooLarge, None),
+                Code::Unavailable,
+                "COGNITO_RESPONSE_TOO_LARGE",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                ApiError::Unauthenticated(AuthFailure::SeveralAuthorizationHeaders),
+                Code::Unauthenticated,
+                "AUTHORIZATION_REPEATED",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                ApiError::Message(MessageFailure::Malformed),
+                Code::InvalidArgument,
+                "MESSAGE_MALFORMED",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                ApiError::Message(MessageFailure::TooLarge { limit: 4096 }),
+                Code::ResourceExhausted,
+                "MESSAGE_TOO_LARGE",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
+                ApiError::Message(MessageFailure::TimedOut {
+                    limit: Duration::from_secs(5),
+                }),
+                Code::DeadlineExceeded,
+                "REQUEST_BODY_TIMEOUT",
+                SERVICE_DOMAIN,
+                vec![],
+            ),
+            (
                 ApiError::Overloaded,
                 Code::Unavailable,
                 "SERVICE_OVERLOADED",
@@ -582,6 +619,41 @@ mod tests {
                 "{label}"
             );
         }
+    }
+
+    #[test]
+    fn statuses_made_elsewhere_get_one_error_info_and_keep_the_rest() {
+        let mut status = Status::unimplemented("unknown method");
+        status
+            .metadata_mut()
+            .insert("x-kept", "yes".parse().unwrap());
+        let completed = with_error_info(status);
+        assert_eq!(completed.code(), Code::Unimplemented);
+        assert_eq!(completed.message(), "unknown method");
+        assert_eq!(completed.metadata().get("x-kept").unwrap(), "yes");
+        let info = completed.get_error_details().error_info().cloned().unwrap();
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("METHOD_NOT_FOUND", SERVICE_DOMAIN)
+        );
+        let own = Status::from(ApiError::Overloaded);
+        assert_eq!(
+            with_error_info(own.clone()).details(),
+            own.details(),
+            "a status that has one keeps it"
+        );
+        let info = with_error_info(Status::out_of_range("too big"))
+            .get_error_details()
+            .error_info()
+            .cloned()
+            .unwrap();
+        assert_eq!(info.reason, "MESSAGE_TOO_LARGE");
+        let info = with_error_info(Status::not_found("x"))
+            .get_error_details()
+            .error_info()
+            .cloned()
+            .unwrap();
+        assert_eq!(info.reason, "NOT_FOUND");
     }
 
     #[test]

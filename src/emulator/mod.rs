@@ -92,10 +92,11 @@ pub enum Fault {
     /// half of it, and close the connection. The job is left as it was.
     TruncatedBody,
     /// Answer normally, padded to `bytes` bytes in all with a member Cognito
-    /// does not send. The padding is streamed a chunk at a time: the
-    /// emulator holds no copy of it, so what memory the answer costs is the
-    /// receiver's.
-    OversizedBody { bytes: usize },
+    /// does not send, its length announced in `Content-Length`, or, when
+    /// `chunked`, not announced. The padding is streamed a chunk at a time:
+    /// the emulator holds no copy of it, so what memory the answer costs is
+    /// the receiver's.
+    OversizedBody { bytes: usize, chunked: bool },
     /// Close the connection without answering.
     DropConnection,
     /// Reset the connection (TCP RST) without answering.
@@ -548,9 +549,10 @@ async fn handle(
                 Streamed::cut_short(sent, whole.len()),
             )
         }
-        Some(Fault::OversizedBody { bytes }) => {
+        Some(Fault::OversizedBody { bytes, chunked }) => {
             let answer = answer(&shared, &operation, region.as_deref(), is_json, body);
-            let padded = Streamed::padded(&answer.body, bytes);
+            let mut padded = Streamed::padded(&answer.body, bytes);
+            padded.announced = !chunked;
             respond_streamed(answer, padded)
         }
     };
@@ -658,9 +660,11 @@ fn respond(answer: Answer) -> Response<Body> {
 
 /// The answer's status and headers, with `body` in place of its body.
 fn respond_streamed(answer: Answer, body: Streamed) -> Response<Body> {
-    let length = body.length;
+    let length = body.announced.then_some(body.length);
     let mut response = with_headers(&answer, body.boxed());
-    response.headers_mut().insert(CONTENT_LENGTH, length.into());
+    if let Some(length) = length {
+        response.headers_mut().insert(CONTENT_LENGTH, length.into());
+    }
     response
 }
 
@@ -689,8 +693,10 @@ struct Streamed {
     padding: usize,
     tail: Option<Bytes>,
     cut_short: bool,
-    /// The length announced in `Content-Length`.
+    /// The length, announced in `Content-Length` unless not `announced`
+    /// (then the body is sent chunked).
     length: u64,
+    announced: bool,
     /// What is left of it to send.
     remaining: u64,
 }
@@ -715,6 +721,7 @@ impl Streamed {
             padding,
             tail: Some(Bytes::from(tail)),
             cut_short: false,
+            announced: true,
         }
     }
 
@@ -727,6 +734,7 @@ impl Streamed {
             cut_short: true,
             length: length as u64,
             remaining: length as u64,
+            announced: true,
         }
     }
 }
@@ -763,7 +771,10 @@ impl hyper::body::Body for Streamed {
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.remaining)
+        match self.announced {
+            true => SizeHint::with_exact(self.remaining),
+            false => SizeHint::default(),
+        }
     }
 }
 

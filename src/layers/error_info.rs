@@ -82,3 +82,69 @@ fn complete(headers: &mut HeaderMap) {
     }
     let _ = with_error_info(status).add_header(headers);
 }
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::{BodyExt, StreamBody};
+    use tonic::Code;
+    use tonic_types::StatusExt;
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+
+    /// Answers with a status: trailers-only, or after one message, in the
+    /// trailers.
+    async fn answer(trailers_only: bool, status: Status) -> Response<Body> {
+        let service = ErrorInfoLayer.layer(service_fn(move |_: Request<()>| {
+            let status = status.clone();
+            async move {
+                if trailers_only {
+                    return Ok::<_, std::convert::Infallible>(status.into_http());
+                }
+                let mut trailers = HeaderMap::new();
+                status.add_header(&mut trailers).unwrap();
+                let frames = [
+                    Ok::<_, Status>(Frame::data(bytes::Bytes::from_static(b"message"))),
+                    Ok(Frame::trailers(trailers)),
+                ];
+                let body = StreamBody::new(tokio_stream::iter(frames));
+                Ok(Response::new(Body::new(body)))
+            }
+        }));
+        service.oneshot(Request::new(())).await.unwrap()
+    }
+
+    async fn status_of(response: Response<Body>) -> Status {
+        if let Some(status) = Status::from_header_map(response.headers()) {
+            return status;
+        }
+        let collected = response.into_body().collect().await.unwrap();
+        Status::from_header_map(collected.trailers().unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_status_without_error_info_gets_one_where_it_is_sent() {
+        for trailers_only in [true, false] {
+            let status = status_of(answer(trailers_only, Status::unimplemented("no")).await).await;
+            assert_eq!(status.code(), Code::Unimplemented);
+            assert_eq!(status.message(), "no");
+            let info = status.get_details_error_info().expect("an ErrorInfo");
+            assert_eq!(
+                info.reason, "METHOD_NOT_FOUND",
+                "trailers only: {trailers_only}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn ok_and_statuses_with_error_info_are_left_alone() {
+        let own = Status::from(crate::error::ApiError::Overloaded);
+        for trailers_only in [true, false] {
+            let status = status_of(answer(trailers_only, own.clone()).await).await;
+            assert_eq!(status.details(), own.details());
+        }
+        let ok = status_of(answer(false, Status::ok("")).await).await;
+        assert_eq!(ok.code(), Code::Ok);
+        assert!(ok.details().is_empty());
+    }
+}

@@ -451,3 +451,53 @@ pub async fn wait_for(condition: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Statuses the service's own code does not make (tonic's for an unknown
+/// method or service or an oversized message, the health service's for an
+/// unknown service name) carry exactly one ErrorInfo too. (Statuses in a
+/// stream's trailers: `layers::error_info`'s unit test.)
+#[tokio::test]
+async fn statuses_that_tonic_and_the_hosted_services_make_carry_error_info() {
+    use import_job_service::proto::{StopUserImportJobRequest, StopUserImportJobResponse};
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let app = spawn_app().await;
+    let channel = crate::helpers::channel(app.addr).await;
+    for path in [
+        "/importjob.v1.ImportJobService/DeleteUserImportJob",
+        "/nope.v1.Nope/Call",
+    ] {
+        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        grpc.ready().await.unwrap();
+        let codec =
+            tonic_prost::ProstCodec::<StopUserImportJobRequest, StopUserImportJobResponse>::default(
+            );
+        let status = grpc
+            .unary(
+                tonic::Request::new(crate::helpers::request(DEMO_POOL, "import-x")),
+                http::uri::PathAndQuery::from_static(path),
+                codec,
+            )
+            .await
+            .unwrap_err();
+        details(&status, Code::Unimplemented, "METHOD_NOT_FOUND", SERVICE);
+    }
+
+    let status = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: "no.such.Service".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    details(&status, Code::NotFound, "NOT_FOUND", SERVICE);
+
+    // A request over the message limit (--max-request-bytes, for health and
+    // reflection too), refused by tonic as it decodes.
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: "x".repeat(10_000),
+        })
+        .await
+        .unwrap_err();
+    details(&status, Code::OutOfRange, "MESSAGE_TOO_LARGE", SERVICE);
+}
