@@ -264,17 +264,10 @@ impl Authorizer {
     }
 
     /// Whether a call to `path` needs no identity: any call without a policy
-    /// (`--insecure-allow-unauthenticated`); with one, health, and reflection
-    /// unless the policy names it.
+    /// (`--insecure-allow-unauthenticated`); with one, the calls that need
+    /// no decision.
     pub fn is_open(&self, path: &str) -> bool {
-        match &self.policy {
-            None => true,
-            Some(policy) => {
-                path.starts_with(HEALTH_PREFIX)
-                    || (path.starts_with(REFLECTION_PREFIX)
-                        && !policy.current().restricts_reflection())
-            }
-        }
+        self.policy.is_none() || self.needs_no_decision(path)
     }
 
     /// Whether a call to `path` is decided without reading its message and
