@@ -236,3 +236,59 @@ fn sighup_reloads_the_policy() {
     let line = running.wait_for_line("reloaded the authorization policy");
     assert!(line.contains(&policy_arg), "{line}");
 }
+
+#[test]
+fn sighup_reloads_the_tls_files() {
+    use crate::auth::fixtures::{Files, Pki};
+    let files = Files::new();
+    let pki = Pki::new("Binary CA");
+    let first = pki.server();
+    let (cert, key, ca) = (
+        files.write("server.pem", &first.cert),
+        files.write("server.key", &first.key),
+        files.write("ca.pem", &pki.ca_pem()),
+    );
+    let policy = files.write("policy.json", r#"{"name": "p", "allow_rules": []}"#);
+    let paths = [&cert, &key, &ca, &policy].map(|p| p.display().to_string());
+    let mut running = Running::start(&[
+        "--auth-policy",
+        &paths[3],
+        "--tls-cert",
+        &paths[0],
+        "--tls-key",
+        &paths[1],
+        "--client-ca",
+        &paths[2],
+        "--auth-reload-interval",
+        "1h",
+    ]);
+
+    let renewed = pki.server();
+    files.write("server.key", &renewed.key);
+    files.write("server.pem", &renewed.cert);
+    running.signal("-HUP");
+    running.wait_for_line("SIGHUP received");
+    let line = running.wait_for_line("reloaded the TLS files");
+    assert!(
+        line.contains(&paths[0]) && line.contains(&paths[1]),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn sighup_without_a_file_to_reload_is_logged_and_ignored() {
+    let mut running = Running::start(&["--insecure-allow-unauthenticated"]);
+    running.signal("-HUP");
+    let running = tokio::task::spawn_blocking(move || {
+        running.wait_for_line("SIGHUP received: no file to reload; ignored");
+        running
+    })
+    .await
+    .unwrap();
+    let status = HealthClient::new(channel(running.addr).await)
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("the service still answers")
+        .into_inner();
+    assert_eq!(status.status(), ServingStatus::Serving);
+}

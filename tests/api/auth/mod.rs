@@ -3,7 +3,7 @@
 //! deny rules, reloads, and the audit trail.
 
 mod certificates;
-mod fixtures;
+pub mod fixtures;
 mod stalls;
 
 use std::time::Duration;
