@@ -32,10 +32,14 @@ use aws_smithy_runtime_api::{
             Intercept,
             context::{
                 BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+                InterceptorContext,
             },
         },
         result::DispatchFailure,
-        retries::RequestAttempts,
+        retries::{
+            RequestAttempts,
+            classifiers::{ClassifyRetry, RetryAction},
+        },
         runtime_components::RuntimeComponents,
     },
 };
@@ -207,6 +211,28 @@ impl Intercept for CapResponseSize {
     }
 }
 
+/// An answer over the cap is not retried, whatever the SDK's own
+/// classifiers say of a body that failed to arrive: Cognito did answer, so
+/// the call may have had its effect (a job stopped), and a second attempt
+/// would be judged by a second, different answer.
+#[derive(Debug)]
+struct NoRetryAfterTooLarge;
+
+impl ClassifyRetry for NoRetryAfterTooLarge {
+    fn classify_retry(&self, context: &InterceptorContext) -> RetryAction {
+        match context.output_or_error() {
+            Some(Err(error)) if cause::<ResponseTooLarge>(error).is_some() => {
+                RetryAction::RetryForbidden
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "NoRetryAfterTooLarge"
+    }
+}
+
 /// The errors Cognito sends, grouped as the error table in `error` needs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceFailure {
@@ -330,6 +356,7 @@ impl Cognito {
         let config = aws_sdk_cognitoidentityprovider::config::Builder::from(&self.base)
             .region(Region::new(region.clone()))
             .interceptor(CapResponseSize)
+            .retry_classifier(NoRetryAfterTooLarge)
             .interceptor(CountRetries {
                 metrics: Arc::clone(&self.metrics),
                 region: RegionLabels {

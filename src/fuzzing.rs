@@ -1161,7 +1161,8 @@ fn spiffe_id_model(id: &str) -> bool {
 
 /// Fuzz target `client_certificate`. With the first byte's low bit clear,
 /// the rest is a certificate (DER) as a client presents it: the identity it
-/// names, with the CN allowed and not, must follow the README's rules, and
+/// names, with the CN allowed and not, and under its own name constraints as
+/// if it were its issuer, must follow the README's rules, and
 /// the name-constraint and name readers must not panic. With it set, the
 /// rest is a string judged by the SPIFFE ID syntax check, which must agree
 /// with the README's model.
@@ -1175,15 +1176,26 @@ pub fn client_certificate(data: &[u8]) {
         }
         return;
     }
-    let strict = mtls::identity(rest, CommonName::Ignored);
-    let lenient = mtls::identity(rest, CommonName::Allowed);
+    let strict = mtls::identity(rest, CommonName::Ignored, &[]);
+    let lenient = mtls::identity(rest, CommonName::Allowed, &[]);
+    // The input as its own constraining CA: its name constraints parsed,
+    // and applied to what it names.
+    let constrained = mtls::identity(rest, CommonName::Allowed, &[rest]);
     let _ = mtls::has_name_constraints(rest);
     let _ = mtls::subject_and_issuer(rest);
     if let Ok(identity) = &strict {
         // A SAN names it: the CN never changes that.
         assert_eq!(lenient.as_ref(), Ok(identity), "a SAN wins over the CN");
     }
-    for identity in [&strict, &lenient].into_iter().flatten() {
+    if let Ok(identity) = &constrained {
+        // Constraints only take away, and never allow the CN.
+        assert_eq!(
+            strict.as_ref(),
+            Ok(identity),
+            "constrained, yet named otherwise"
+        );
+    }
+    for identity in [&strict, &lenient, &constrained].into_iter().flatten() {
         assert!(!identity.is_empty(), "an empty identity");
         if identity.contains("://") || identity.to_ascii_lowercase().starts_with("spiffe:") {
             assert!(

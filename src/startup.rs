@@ -272,8 +272,8 @@ pub async fn serve(
             Arc::clone(authorizer),
             Arc::clone(metrics),
         ))
-        // Next, so one caller's calls, stalled or not, hold at most its own
-        // allowance of the global slots.
+        // Before the global limit, so a caller over its allowance is told so,
+        // and takes no global place even for an instant.
         .layer(CallerLimitLayer::new(limits.max_calls_in_flight_per_caller))
         // Before any work that waits (the message, Cognito).
         .layer(InFlightLimitLayer::new(limits.max_calls_in_flight))

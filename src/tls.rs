@@ -5,8 +5,8 @@
 //! handshake only proves the client holds the certificate's key; whether the
 //! certificate is trusted, and whom it names, is decided right after the
 //! handshake and travels with the connection as a [`ClientCertificate`], so
-//! the authorization layer can answer UNAUTHENTICATED with a reason a caller
-//! can act on. No call on such a connection gets past that layer, but for
+//! the authentication layer can answer UNAUTHENTICATED with a reason a
+//! caller can act on. No call on such a connection gets past that layer, but for
 //! health checks, which are open to all.
 
 use std::{
@@ -78,8 +78,9 @@ pub struct TlsFiles {
 struct TlsConfig {
     acceptor: TlsAcceptor,
     client_verifier: Option<Arc<dyn ClientCertVerifier>>,
-    /// The subjects (DER) of the trusted CAs that carry name constraints.
-    constrained_cas: Vec<Vec<u8>>,
+    /// The trusted CAs that carry name constraints, with their subjects
+    /// (DER).
+    constrained_cas: Vec<(Vec<u8>, CertificateDer<'static>)>,
     common_name: CommonName,
 }
 
@@ -156,7 +157,9 @@ impl TlsConfig {
                 let constrained_cas = cas
                     .iter()
                     .filter(|ca| mtls::has_name_constraints(ca))
-                    .filter_map(|ca| mtls::subject_and_issuer(ca).map(|(subject, _)| subject))
+                    .filter_map(|ca| {
+                        mtls::subject_and_issuer(ca).map(|(subject, _)| (subject, ca.clone()))
+                    })
                     .collect();
                 let mut roots = RootCertStore::empty();
                 for ca in cas {
@@ -212,28 +215,33 @@ impl TlsConfig {
             };
             return ClientCertificate::Rejected(reason);
         }
-        let common_name = match self.common_name {
-            CommonName::Allowed if !self.chain_is_constrained(chain) => CommonName::Allowed,
-            _ => CommonName::Ignored,
-        };
-        match mtls::identity(end_entity, common_name) {
+        let constraining = self.constraining_cas(chain);
+        match mtls::identity(end_entity, self.common_name, &constraining) {
             Ok(identity) => ClientCertificate::Verified(identity),
             Err(reason) => ClientCertificate::Rejected(reason),
         }
     }
 
-    /// Whether a CA on the way from `chain` (the client's certificate and
-    /// the intermediates it sent) to a trusted CA carries name constraints.
-    /// Any intermediate the client sent counts, used in the path or not.
-    fn chain_is_constrained(&self, chain: &[CertificateDer<'_>]) -> bool {
-        chain
+    /// The CAs on the way from `chain` (the client's certificate and the
+    /// intermediates it sent) to a trusted CA that carry name constraints:
+    /// every intermediate the client sent that has them, used in the path or
+    /// not, and the trusted CAs that issued a certificate of the chain.
+    fn constraining_cas<'c>(&'c self, chain: &'c [CertificateDer<'_>]) -> Vec<&'c [u8]> {
+        let issuers: Vec<Vec<u8>> = chain
+            .iter()
+            .filter_map(|cert| mtls::subject_and_issuer(cert).map(|(_, issuer)| issuer))
+            .collect();
+        let sent = chain
             .iter()
             .skip(1)
-            .any(|ca| mtls::has_name_constraints(ca))
-            || chain.iter().any(|cert| {
-                mtls::subject_and_issuer(cert)
-                    .is_none_or(|(_, issuer)| self.constrained_cas.contains(&issuer))
-            })
+            .filter(|ca| mtls::has_name_constraints(ca))
+            .map(|ca| ca.as_ref());
+        let trusted = self
+            .constrained_cas
+            .iter()
+            .filter(|(subject, _)| issuers.contains(subject))
+            .map(|(_, ca)| ca.as_ref());
+        sent.chain(trusted).collect()
     }
 }
 

@@ -40,6 +40,13 @@ pub fn is_valid(id: &str) -> bool {
     trust_domain_ok && path_ok
 }
 
+/// The trust domain of a [valid](is_valid) SPIFFE ID: `demo.test` in
+/// `spiffe://demo.test/ops`.
+pub fn trust_domain(id: &str) -> &str {
+    let rest = id.strip_prefix(SCHEME).unwrap_or(id);
+    rest.split('/').next().unwrap_or(rest)
+}
+
 /// Whether `identity` claims to be a SPIFFE ID, in any case: such a string
 /// is an identity only if it [is valid](is_valid).
 pub fn looks_like_spiffe_id(identity: &str) -> bool {
@@ -90,6 +97,12 @@ mod tests {
         ] {
             assert!(!is_valid(id), "{id:?}");
         }
+    }
+
+    #[test]
+    fn the_trust_domain_is_the_authority() {
+        assert_eq!(trust_domain("spiffe://demo.test/ops/alice"), "demo.test");
+        assert_eq!(trust_domain("spiffe://demo.test"), "demo.test");
     }
 
     #[test]

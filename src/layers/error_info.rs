@@ -17,8 +17,6 @@ use tower::{Layer, Service};
 use super::BoxFuture;
 use crate::error::with_error_info;
 
-const DETAILS: &str = "grpc-status-details-bin";
-
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ErrorInfoLayer;
 
@@ -71,16 +69,17 @@ where
 
 /// Gives the status in `headers`, if it is an error without ErrorInfo, one.
 fn complete(headers: &mut HeaderMap) {
-    if headers.contains_key(DETAILS) {
-        return;
-    }
     let Some(status) = Status::from_header_map(headers) else {
         return;
     };
     if status.code() == tonic::Code::Ok {
         return;
     }
-    let _ = with_error_info(status).add_header(headers);
+    // The status was valid headers already; with an ErrorInfo added it is
+    // too, or it is left as it came.
+    if let Err(unencodable) = with_error_info(status).add_header(headers) {
+        tracing::warn!(%unencodable, "a status could not be given its ErrorInfo");
+    }
 }
 
 #[cfg(test)]

@@ -2,10 +2,18 @@
 //! A call over a limit is answered at once, never queued, so a burst can
 //! neither pile up memory nor make everyone's calls slow.
 //!
-//! The global limit sits before authorization, so that shedding load costs
-//! no token verification; the per-caller limit sits after it, since it needs
-//! to know who calls. Health checks are never limited: probes must see a
+//! Both sit after authentication, which reads headers only and never waits,
+//! so a caller that proves no identity takes no place in either; and before
+//! the message is read and Cognito called. The per-caller limit comes first,
+//! so a caller over its allowance is told so (RESOURCE_EXHAUSTED, its own
+//! doing) rather than that the service is full, and takes no global place
+//! even for an instant. Health checks are never limited: probes must see a
 //! busy service as alive.
+//!
+//! A place is held until the call's answer begins: for a streaming call
+//! (reflection, health's Watch), that is when its stream opens, so streams
+//! are bounded per connection (`--http2-max-concurrent-streams`) and by the
+//! connection's age, not here.
 
 use std::{
     collections::HashMap,
@@ -21,9 +29,10 @@ use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
 use super::BoxFuture;
-use crate::{auth::Caller, error::ApiError};
-
-const HEALTH_PREFIX: &str = "/grpc.health.v1.Health/";
+use crate::{
+    auth::{Caller, HEALTH_PREFIX},
+    error::ApiError,
+};
 
 /// At most `limit` calls in flight in all; more are UNAVAILABLE.
 #[derive(Clone)]
@@ -62,9 +71,10 @@ impl<S> Layer<S> for InFlightLimitLayer {
 }
 
 /// At most `limit` calls in flight per caller; more are RESOURCE_EXHAUSTED
-/// with RetryInfo. Callers are told apart by their authenticated identities;
-/// unauthenticated callers (allowed only with
-/// `--insecure-allow-unauthenticated`) share one allowance.
+/// with RetryInfo. Callers are told apart by all the identities they proved
+/// together (a certificate and a token are one caller); callers that proved
+/// none (on open calls, or with `--insecure-allow-unauthenticated`) share
+/// one allowance.
 #[derive(Clone)]
 pub struct CallerLimitLayer {
     limit: u32,

@@ -525,6 +525,36 @@ async fn a_100_mib_answer_is_refused_as_it_arrives_and_memory_stays_flat() {
 }
 
 #[tokio::test]
+async fn an_answer_over_the_cap_is_not_retried() {
+    // Cognito answered, so the job may be stopped: another attempt would
+    // stop it again and be judged by that second answer.
+    let probe = Probe::start(RETRIES).await;
+    for chunked in [false, true] {
+        let job = probe.job();
+        let before = probe.app.cognito_stop_calls();
+        probe.app.inject(
+            Fault::OversizedBody {
+                bytes: 2 * MAX_RESPONSE_BYTES,
+                chunked,
+            },
+            1,
+        );
+        let (answer, _) = probe.call(&job.job_id, DEADLINE).await;
+        details(
+            &answer.unwrap_err(),
+            Code::Unavailable,
+            "COGNITO_RESPONSE_TOO_LARGE",
+            SERVICE,
+        );
+        assert_eq!(
+            probe.app.cognito_stop_calls() - before,
+            1,
+            "one attempt (chunked: {chunked})"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_answer_just_under_the_cap_is_read() {
     let probe = Probe::start(ONE_ATTEMPT).await;
     let job = probe.job();

@@ -61,14 +61,25 @@ async fn under_a_name_constrained_ca_only_sans_within_the_constraint_name_a_call
     let status = secured.stop_running(&inside, DEMO_POOL).await.unwrap_err();
     assert_refused(&status, Code::PermissionDenied, "CALLER_NOT_ALLOWED");
 
-    // A DNS constraint does not bind URIs (RFC 5280 constrains each name
-    // form by its own subtrees): the SPIFFE ID is the identity.
-    let spiffe = As::cert(team_a.client(&["spiffe://corp.test/billing"], None));
-    secured
-        .stop_running(&spiffe, BILLING_POOL)
+    // WebPKI holds URI SANs to no DNS constraint: the service holds a
+    // SPIFFE ID's trust domain to it.
+    let outside_id = As::cert(team_a.client(&["spiffe://corp.test/billing"], None));
+    let status = secured
+        .stop_running(&outside_id, BILLING_POOL)
         .await
-        .expect("the SPIFFE ID is allowed on its pools");
-    assert_eq!(secured.app.cognito_stop_calls(), 1, "only the allowed call");
+        .unwrap_err();
+    assert_refused(
+        &status,
+        Code::Unauthenticated,
+        "CLIENT_CERTIFICATE_OUTSIDE_NAME_CONSTRAINTS",
+    );
+    let inside_id = As::cert(team_a.client(&["spiffe://team-a.test/batch"], None));
+    let status = secured
+        .stop_running(&inside_id, DEMO_POOL)
+        .await
+        .unwrap_err();
+    assert_refused(&status, Code::PermissionDenied, "CALLER_NOT_ALLOWED");
+    assert_eq!(secured.app.cognito_stop_calls(), 0, "no call got through");
 
     // The same CN-only certificate from the unconstrained CA is named by
     // its CN, as the opt-in says.
@@ -77,6 +88,46 @@ async fn under_a_name_constrained_ca_only_sans_within_the_constraint_name_a_call
         .stop_running(&unconstrained, DEMO_POOL)
         .await
         .expect("named by its CN");
+
+    // The constrained CA trusted itself, its clients sending no
+    // intermediate: its constraints bind them the same.
+    let ca = secured
+        .files
+        .write("ca.pem", &(secured.pki.ca_pem() + &team_a.ca_pem()));
+    let ca = ca.display().to_string();
+    wait_for("the new client CAs", || async {
+        LOGS.lines_with("reloaded the TLS files")
+            .iter()
+            .any(|line| line["fields"]["files"].as_str().unwrap().contains(&ca))
+    })
+    .await;
+    for (cert, reason) in [
+        (
+            team_a.client(&[], Some("cn-caller")),
+            "CLIENT_CERTIFICATE_NO_IDENTITY",
+        ),
+        (
+            team_a.client(&["spiffe://corp.test/billing"], None),
+            "CLIENT_CERTIFICATE_OUTSIDE_NAME_CONSTRAINTS",
+        ),
+    ] {
+        let caller = As::cert(leaf_only(cert));
+        let status = secured
+            .stop_running(&caller, BILLING_POOL)
+            .await
+            .unwrap_err();
+        assert_refused(&status, Code::Unauthenticated, reason);
+    }
+}
+
+/// The client's certificate without the intermediates after it.
+fn leaf_only(cert: ClientCert) -> ClientCert {
+    const END: &str = "-----END CERTIFICATE-----";
+    let leaf = &cert.cert[..cert.cert.find(END).unwrap() + END.len()];
+    ClientCert {
+        cert: format!("{leaf}\n"),
+        key: cert.key,
+    }
 }
 
 #[tokio::test]
@@ -91,12 +142,24 @@ async fn the_server_certificate_and_client_cas_rotate_while_connections_stay_ope
         .expect("allowed before the rotation");
 
     // A new CA issues the server's certificate, and is the only client CA.
+    // The certificate comes first: beside the old key, it is rejected, and
+    // the old set stays in force until the key arrives.
     let rotated = Pki::new("Rotated CA");
     let server = rotated.server();
-    secured.files.write("server.key", &server.key);
-    secured.files.write("server.pem", &server.cert);
-    secured.files.write("ca.pem", &rotated.ca_pem());
     let addr = secured.app.addr;
+    let cert = secured.files.write("server.pem", &server.cert);
+    let cert = cert.display().to_string();
+    wait_for("the half-rotated set to be rejected", || async {
+        LOGS.lines_with("rejected the new TLS files")
+            .iter()
+            .any(|line| line["fields"]["files"].as_str().unwrap().contains(&cert))
+    })
+    .await;
+    try_tls_channel(addr, &secured.pki.ca_pem(), None)
+        .await
+        .expect("the old certificate is still presented");
+    secured.files.write("ca.pem", &rotated.ca_pem());
+    secured.files.write("server.key", &server.key);
     wait_for("new handshakes to present the new certificate", || async {
         try_tls_channel(addr, &rotated.ca_pem(), None).await.is_ok()
     })
@@ -141,15 +204,18 @@ async fn the_server_certificate_and_client_cas_rotate_while_connections_stay_ope
         .expect("the new CA's certificate is trusted");
 
     // An invalid new certificate is logged and ignored.
-    let file = secured.files.write("server.pem", "not a certificate");
-    let file = file.display().to_string();
-    wait_for("the invalid certificate to be rejected", || async {
+    let rejections = || {
         LOGS.lines_with("rejected the new TLS files")
             .iter()
-            .any(|line| line["fields"]["files"].as_str().unwrap().contains(&file))
+            .filter(|line| line["fields"]["files"].as_str().unwrap().contains(&cert))
+            .count()
+    };
+    let before = rejections();
+    secured.files.write("server.pem", "not a certificate");
+    wait_for("the invalid certificate to be rejected", || async {
+        rejections() > before
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
     try_tls_channel(addr, &rotated.ca_pem(), None)
         .await
         .expect("the certificate in force stays");

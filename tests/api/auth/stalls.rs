@@ -10,6 +10,7 @@ use std::{
 };
 
 use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt, future::BoxFuture, stream::FuturesUnordered};
 use h2::{SendStream, client::ResponseFuture};
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -99,7 +100,17 @@ struct Stalls {
     peers: HashSet<String>,
     /// Kept open: dropping one would end its stream.
     _bodies: Vec<SendStream<Bytes>>,
-    answers: Vec<ResponseFuture>,
+    answers: FuturesUnordered<BoxFuture<'static, Status>>,
+}
+
+/// The status a stream was answered with.
+async fn status(answer: ResponseFuture) -> Status {
+    let response = answer.await.expect("the stream is answered");
+    if let Some(status) = Status::from_header_map(response.headers()) {
+        return status;
+    }
+    let trailers = response.into_body().trailers().await.unwrap().unwrap();
+    Status::from_header_map(&trailers).expect("a status in the trailers")
 }
 
 impl Stalls {
@@ -114,7 +125,7 @@ impl Stalls {
         let mut stalls = Stalls {
             peers: HashSet::new(),
             _bodies: Vec::new(),
-            answers: Vec::new(),
+            answers: FuturesUnordered::new(),
         };
         for _ in 0..connections {
             let tcp = TcpStream::connect(addr).await.unwrap();
@@ -134,27 +145,22 @@ impl Stalls {
                 let (answer, body) = client
                     .send_request(request.body(()).unwrap(), false)
                     .unwrap();
-                stalls.answers.push(answer);
+                stalls.answers.push(status(answer).boxed());
                 stalls._bodies.push(body);
             }
         }
         stalls
     }
 
-    /// Each stream's status, as the service answered it, in the order the
-    /// answers came.
-    async fn statuses(&mut self) -> Vec<Status> {
-        let answers = std::mem::take(&mut self.answers)
-            .into_iter()
-            .map(|answer| async {
-                let response = answer.await.expect("the stream is answered");
-                if let Some(status) = Status::from_header_map(response.headers()) {
-                    return status;
-                }
-                let trailers = response.into_body().trailers().await.unwrap().unwrap();
-                Status::from_header_map(&trailers).expect("a status in the trailers")
-            });
-        futures_util::future::join_all(answers).await
+    /// The statuses of the next `count` streams to be answered, in the
+    /// order the answers come.
+    async fn next_statuses(&mut self, count: usize) -> Vec<Status> {
+        let mut statuses = Vec::with_capacity(count);
+        while statuses.len() < count {
+            let status = self.answers.next().await.expect("a stream still open");
+            statuses.push(status);
+        }
+        statuses
     }
 
     fn logged(&self, event: &str) -> Vec<Value> {
@@ -188,7 +194,7 @@ async fn header_only_streams_without_credentials_are_refused_unread_and_hold_not
     .await;
     let started = Instant::now();
     let mut stalls = Stalls::open(service.app.addr, 4, 75, None).await;
-    let statuses = stalls.statuses().await;
+    let statuses = stalls.next_statuses(300).await;
     let answered_in = started.elapsed();
 
     assert_eq!(statuses.len(), 300);
@@ -237,32 +243,23 @@ async fn a_callers_stalled_bodies_hold_only_its_allowance_until_the_body_timeout
     let token = format!("Bearer {}", service.token("staller"));
     let started = Instant::now();
     let mut stalls = Stalls::open(service.app.addr, 2, 50, Some(&token)).await;
+    // The calls over the caller's allowance are answered at once; once
+    // they all are, every stream has been seen, and 32 hold their places.
+    let over_allowance = stalls.next_statuses(68).await;
+    for status in &over_allowance {
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert_eq!(reason(status), "CALLER_OVER_LIMIT");
+    }
     // While they stall, another caller is served, and health says so.
     service.served("billing-batch").await;
     assert_eq!(service.health().await, ServingStatus::Serving as i32);
 
-    let statuses = stalls.statuses().await;
+    let timed_out = stalls.next_statuses(32).await;
     let ended_in = started.elapsed();
-    let over_allowance: Vec<_> = statuses
-        .iter()
-        .filter(|s| s.code() == Code::ResourceExhausted)
-        .collect();
-    let timed_out: Vec<_> = statuses
-        .iter()
-        .filter(|s| s.code() == Code::DeadlineExceeded)
-        .collect();
-    assert_eq!(over_allowance.len(), 68, "{statuses:?}");
-    assert_eq!(timed_out.len(), 32, "{statuses:?}");
-    assert!(
-        over_allowance
-            .iter()
-            .all(|s| reason(s) == "CALLER_OVER_LIMIT")
-    );
-    assert!(
-        timed_out
-            .iter()
-            .all(|s| reason(s) == "REQUEST_BODY_TIMEOUT")
-    );
+    for status in &timed_out {
+        assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+        assert_eq!(reason(status), "REQUEST_BODY_TIMEOUT");
+    }
     assert!(
         ended_in >= BODY_TIMEOUT && ended_in < BODY_TIMEOUT + Duration::from_secs(4),
         "the stalled calls ended after {ended_in:?}"
