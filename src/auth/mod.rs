@@ -148,8 +148,9 @@ pub struct Identity {
 }
 
 /// The authenticated caller, as the handler receives it. A caller may prove
-/// identities both ways at once; it has none only when the service allows
-/// unauthenticated calls.
+/// identities both ways at once; it has none only on a call open to all
+/// (reflection, unless the policy names it) or with
+/// `--insecure-allow-unauthenticated`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
     pub identities: Vec<Identity>,
@@ -184,7 +185,7 @@ pub struct Jwt {
     pub keys: Arc<Reloadable<KeySet>>,
 }
 
-/// Everything the layer needs to decide.
+/// Everything the authentication and authorization layers need to decide.
 pub struct Authorizer {
     /// `None` only with `--insecure-allow-unauthenticated`: every call is
     /// allowed.
