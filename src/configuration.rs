@@ -244,6 +244,18 @@ pub struct LimitSettings {
     #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_BURST", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub cognito_burst: u32,
+
+    /// The longest a call waits for its turn under --cognito-rate, whatever
+    /// its deadline: a call whose turn is further off is refused at once
+    /// (RESOURCE_EXHAUSTED, COGNITO_RATE_LIMITED, RetryInfo).
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_MAX_WAIT", default_value = "250ms", value_parser = parse_duration)]
+    pub cognito_max_wait: Duration,
+
+    /// The least time a call to Cognito is expected to take, under the
+    /// region's recent latencies (their 90th percentile): a call waits for a
+    /// turn only if the turn leaves it that long before its deadline.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_LATENCY_FLOOR", default_value = "50ms", value_parser = parse_duration)]
+    pub cognito_latency_floor: Duration,
 }
 
 fn parse_positive(value: &str) -> Result<f64, String> {

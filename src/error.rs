@@ -60,7 +60,7 @@ pub enum ApiError {
     /// The caller has as many calls in flight as one caller may.
     CallerOverLimit { limit: u32 },
     /// Sending the call now would exceed the rate the service allows itself
-    /// toward Cognito, and waiting for a turn would outlast the deadline.
+    /// toward Cognito, and no turn is free in time (see `rate_limit`).
     CognitoRateLimited { retry_after: Duration },
     /// The call's handling panicked; the process carries on.
     Panicked,
@@ -168,7 +168,7 @@ impl From<ApiError> for Status {
                 details.set_error_info("COGNITO_RATE_LIMITED", SERVICE_DOMAIN, HashMap::new());
                 (
                     Code::ResourceExhausted,
-                    "the service is sending Cognito as many calls as it allows itself, and this call's turn would come after its deadline".to_owned(),
+                    "the service is sending Cognito as many calls as it allows itself, and no turn is free for this call in time (before its deadline, within the service's longest wait); retry after the RetryInfo delay".to_owned(),
                     None,
                 )
             }

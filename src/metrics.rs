@@ -52,6 +52,14 @@ pub struct RegionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RateLimitLabels {
+    pub region: String,
+    /// For turns, `granted` or `unused`; for refusals, the reason:
+    /// `deadline`, `max_wait` or `timed_out`.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DecisionLabels {
     /// `allow`, `deny` or `unauthenticated`.
     pub decision: String,
@@ -75,9 +83,9 @@ pub struct Metrics {
     pub cognito_calls: Family<CognitoLabels, Counter>,
     pub cognito_duration: Histograms<CognitoLabels>,
     pub cognito_retries: Family<RegionLabels, Counter>,
-    pub rate_limit_waits: Family<RegionLabels, Counter>,
+    pub rate_limit_turns: Family<RateLimitLabels, Counter>,
     pub rate_limit_wait_duration: Histograms<RegionLabels>,
-    pub rate_limit_rejections: Family<RegionLabels, Counter>,
+    pub rate_limit_refusals: Family<RateLimitLabels, Counter>,
     pub authorization_decisions: Family<DecisionLabels, Counter>,
 }
 
@@ -91,9 +99,9 @@ impl Default for Metrics {
             cognito_calls: Family::default(),
             cognito_duration: Family::new_with_constructor(latency),
             cognito_retries: Family::default(),
-            rate_limit_waits: Family::default(),
+            rate_limit_turns: Family::default(),
             rate_limit_wait_duration: Family::new_with_constructor(latency),
-            rate_limit_rejections: Family::default(),
+            rate_limit_refusals: Family::default(),
             authorization_decisions: Family::default(),
             registry: Registry::default(),
         };
@@ -128,19 +136,19 @@ impl Default for Metrics {
             metrics.cognito_retries.clone(),
         );
         registry.register(
-            "cognito_rate_limit_waits",
-            "Calls that waited for their turn under the Cognito rate limit, by region",
-            metrics.rate_limit_waits.clone(),
+            "cognito_rate_limit_turns",
+            "Turns under the Cognito rate limit, by region and outcome: granted to a call, or unused (granted to a call gone before it looked, and given back)",
+            metrics.rate_limit_turns.clone(),
         );
         registry.register(
             "cognito_rate_limit_wait_seconds",
-            "How long calls waited for their turn under the Cognito rate limit, by region",
+            "How long calls granted a turn under the Cognito rate limit waited for it, by region",
             metrics.rate_limit_wait_duration.clone(),
         );
         registry.register(
-            "cognito_rate_limit_rejections",
-            "Calls refused because their turn under the Cognito rate limit would come after their deadline, by region",
-            metrics.rate_limit_rejections.clone(),
+            "cognito_rate_limit_refusals",
+            "Calls refused a turn under the Cognito rate limit, by region and reason: deadline (too late to finish in time), max_wait (too far off), timed_out (gave up waiting)",
+            metrics.rate_limit_refusals.clone(),
         );
         registry.register(
             "authorization_decisions",

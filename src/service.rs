@@ -1,6 +1,6 @@
 //! The `ImportJobService` handler. A call reads top to bottom: decode (done by
 //! tonic), validate, pick the pool's region, call Cognito, answer. The caller
-//! arrives authenticated and authorized, as a [`Caller`](crate::auth::Caller) in the request's
+//! arrives authenticated and authorized, as a [`Caller`] in the request's
 //! extensions: authorization, deadlines and logging are tower layers around
 //! the handler (see `startup`); error statuses come from `error`.
 
@@ -10,10 +10,11 @@ use tonic::{Request, Response, Status, metadata::MetadataValue};
 use tracing::Span;
 
 use crate::{
+    auth::Caller,
     cognito::{Cognito, CognitoError},
     error::{ApiError, REQUEST_ID_KEY},
     layers::deadline::CallDeadline,
-    metrics::{Metrics, RegionLabels},
+    metrics::Metrics,
     proto::{
         StopUserImportJobRequest, StopUserImportJobResponse,
         import_job_service_server::ImportJobService,
@@ -39,37 +40,6 @@ impl ImportJobs {
             metrics,
         }
     }
-
-    /// Waits for the call's turn under the rate toward Cognito, or refuses
-    /// it at once if the turn would come after its deadline.
-    async fn wait_for_turn(
-        &self,
-        region: &str,
-        deadline: Option<CallDeadline>,
-    ) -> Result<(), ApiError> {
-        let label = RegionLabels {
-            region: region.to_owned(),
-        };
-        match self.rate_limit.take(region, deadline.map(|d| d.0)) {
-            Ok(wait) if wait.is_zero() => Ok(()),
-            Ok(wait) => {
-                self.metrics.rate_limit_waits.get_or_create(&label).inc();
-                self.metrics
-                    .rate_limit_wait_duration
-                    .get_or_create(&label)
-                    .observe(wait.as_secs_f64());
-                tokio::time::sleep(wait).await;
-                Ok(())
-            }
-            Err(retry_after) => {
-                self.metrics
-                    .rate_limit_rejections
-                    .get_or_create(&label)
-                    .inc();
-                Err(ApiError::CognitoRateLimited { retry_after })
-            }
-        }
-    }
 }
 
 /// A Cognito call's outcome, as the metrics name it.
@@ -89,7 +59,13 @@ impl ImportJobService for ImportJobs {
         &self,
         request: Request<StopUserImportJobRequest>,
     ) -> Result<Response<StopUserImportJobResponse>, Status> {
-        let deadline = request.extensions().get::<CallDeadline>().copied();
+        let deadline = request.extensions().get::<CallDeadline>().map(|d| d.0);
+        // Turns toward Cognito are shared round-robin by caller.
+        let caller = request
+            .extensions()
+            .get::<Caller>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let request = request.into_inner();
         let span = Span::current();
         span.record("user_pool_id", loggable(&request.user_pool_id));
@@ -103,14 +79,21 @@ impl ImportJobService for ImportJobs {
             .ok_or_else(|| ApiError::UnknownRegion(request.user_pool_id.clone()))?;
         span.record("aws_region", &region);
 
-        self.wait_for_turn(&region, deadline).await?;
+        self.rate_limit
+            .turn(&region, &caller, deadline)
+            .await
+            .map_err(|refused| ApiError::CognitoRateLimited {
+                retry_after: refused.retry_after,
+            })?;
         let started = Instant::now();
         let result = self
             .cognito
             .stop_user_import_job(region.clone(), &request)
             .await;
+        let latency = started.elapsed();
+        self.rate_limit.observe(&region, latency);
         self.metrics
-            .cognito_call(&region, &outcome(&result), started.elapsed());
+            .cognito_call(&region, &outcome(&result), latency);
         match result {
             Ok(stopped) => {
                 if let Some(id) = &stopped.request_id {

@@ -29,7 +29,7 @@ use crate::{
     },
     metrics::{self, Metrics},
     proto::{self, import_job_service_server::ImportJobServiceServer},
-    rate_limit::CognitoRateLimit,
+    rate_limit::{CognitoRateLimit, RateSettings},
     service::ImportJobs,
     tls::{Tls, TlsFiles},
 };
@@ -135,8 +135,15 @@ impl Application {
             None => None,
         };
         let cognito = Cognito::connect(&settings.aws, connection, Arc::clone(&metrics)).await;
-        let rate_limit =
-            CognitoRateLimit::new(settings.limits.cognito_rate, settings.limits.cognito_burst);
+        let rate_limit = CognitoRateLimit::new(
+            RateSettings {
+                rate: settings.limits.cognito_rate,
+                burst: settings.limits.cognito_burst,
+                max_wait: settings.limits.cognito_max_wait,
+                latency_floor: settings.limits.cognito_latency_floor,
+            },
+            Arc::clone(&metrics),
+        );
         Ok(Self {
             listener,
             metrics_listener,

@@ -139,6 +139,8 @@ pub struct ReceivedCall {
     pub region: Option<String>,
     /// The `x-amzn-RequestId` the emulator answered with.
     pub request_id: String,
+    /// When the call arrived, for counting calls per second.
+    pub received_at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -452,6 +454,7 @@ async fn handle(
             operation: operation.clone(),
             region: region.clone(),
             request_id: request_id.clone(),
+            received_at: std::time::Instant::now(),
         });
     }
     let is_json =

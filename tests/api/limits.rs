@@ -105,6 +105,8 @@ async fn the_rate_toward_cognito_is_held_and_a_turn_past_the_deadline_is_refused
         "2",
         "--cognito-burst",
         "1",
+        "--cognito-max-wait",
+        "1s",
         "--metrics-listen",
         "127.0.0.1:0",
     ])
@@ -140,17 +142,21 @@ async fn the_rate_toward_cognito_is_held_and_a_turn_past_the_deadline_is_refused
     assert_eq!(app.cognito_stop_calls(), 2);
 
     let (_, text) = get(app.metrics_addr.unwrap(), "/metrics").await;
-    let region = r#"{region="us-east-1"}"#;
-    for (family, value) in [
-        ("cognito_rate_limit_waits_total", 1.0),
-        ("cognito_rate_limit_wait_seconds_count", 1.0),
-        ("cognito_rate_limit_rejections_total", 1.0),
+    for (series, value) in [
+        (
+            r#"cognito_rate_limit_turns_total{region="us-east-1",outcome="granted"}"#,
+            2.0,
+        ),
+        (
+            r#"cognito_rate_limit_wait_seconds_count{region="us-east-1"}"#,
+            2.0,
+        ),
+        (
+            r#"cognito_rate_limit_refusals_total{region="us-east-1",outcome="deadline"}"#,
+            1.0,
+        ),
     ] {
-        assert_eq!(
-            sample(&text, &format!("{family}{region}")),
-            Some(value),
-            "{family} in:\n{text}"
-        );
+        assert_eq!(sample(&text, series), Some(value), "{series} in:\n{text}");
     }
 }
 

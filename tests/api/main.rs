@@ -7,6 +7,7 @@ mod binary;
 mod cli;
 mod errors;
 mod faults;
+mod goodput;
 mod helpers;
 mod lifecycle;
 mod limits;
