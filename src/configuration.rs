@@ -237,7 +237,7 @@ pub struct LimitSettings {
     /// Calls to Cognito per second, per region: the service never sends more,
     /// so it cannot throttle the account's other users of Cognito.
     #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_RATE", default_value_t = 10.0,
-          value_parser = parse_positive)]
+          value_parser = parse_rate)]
     pub cognito_rate: f64,
 
     /// Calls to Cognito a region may receive at once after a quiet spell.
@@ -248,20 +248,30 @@ pub struct LimitSettings {
     /// The longest a call waits for its turn under --cognito-rate, whatever
     /// its deadline: a call whose turn is further off is refused at once
     /// (RESOURCE_EXHAUSTED, COGNITO_RATE_LIMITED, RetryInfo).
-    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_MAX_WAIT", default_value = "250ms", value_parser = parse_duration)]
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_MAX_WAIT", default_value = "250ms", value_parser = parse_short_duration)]
     pub cognito_max_wait: Duration,
 
     /// The least time a call to Cognito is expected to take, under the
     /// region's recent latencies (their 90th percentile): a call waits for a
     /// turn only if the turn leaves it that long before its deadline.
-    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_LATENCY_FLOOR", default_value = "50ms", value_parser = parse_duration)]
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_LATENCY_FLOOR", default_value = "50ms", value_parser = parse_short_duration)]
     pub cognito_latency_floor: Duration,
 }
 
-fn parse_positive(value: &str) -> Result<f64, String> {
+/// A rate of calls per second, from 0.0002 (one every 83 minutes) to a
+/// million.
+fn parse_rate(value: &str) -> Result<f64, String> {
     match value.parse::<f64>() {
-        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
-        _ => Err("expected a positive number".to_owned()),
+        Ok(n) if (0.0002..=1_000_000.0).contains(&n) => Ok(n),
+        _ => Err("expected a number of calls per second from 0.0002 to 1000000".to_owned()),
+    }
+}
+
+/// A duration of at most a minute, for waits a call may spend.
+fn parse_short_duration(value: &str) -> Result<Duration, String> {
+    match parse_duration(value)? {
+        duration if duration <= Duration::from_secs(60) => Ok(duration),
+        _ => Err("expected a duration of at most 60s".to_owned()),
     }
 }
 
@@ -385,6 +395,9 @@ mod tests {
             ("--max-calls-in-flight", "0"),
             ("--cognito-rate", "0"),
             ("--cognito-rate", "NaN"),
+            ("--cognito-rate", "1e-30"),
+            ("--cognito-max-wait", "1000y"),
+            ("--cognito-latency-floor", "2m"),
             ("--metrics-listen", "anywhere"),
         ] {
             let err = Settings::try_parse_from([

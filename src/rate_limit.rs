@@ -16,8 +16,11 @@
 //!   of it, is due within `--cognito-max-wait` and early enough to leave the
 //!   expected Cognito latency before its deadline; otherwise it is refused at
 //!   once, with the estimated wait as its retry delay. The expected latency is
-//!   the 90th percentile of the region's last 32 calls, at least
-//!   `--cognito-latency-floor`. A waiting call gives up at the same bounds.
+//!   the 90th percentile of the region's last 32 calls (a call cut short
+//!   counts for as long as it lasted), at least `--cognito-latency-floor`. A
+//!   waiting call gives up at the same bounds, but first takes a turn that is
+//!   due and not yet handed out: the bucket, not the dispatcher's punctuality,
+//!   holds the rate.
 //! - Callers take turns round-robin: each caller with calls waiting gets one
 //!   turn per round, however many calls it has waiting, so a caller with many
 //!   calls in flight cannot take every turn. A new call's estimate counts,
@@ -49,6 +52,10 @@ const MAX_BUCKETS: usize = 64;
 const SHARED_BUCKET: &str = "";
 /// Recent Cognito latencies kept per region for the expected latency.
 const LATENCIES_KEPT: usize = 32;
+/// How much later than estimated a turn may be granted, at most: a call is
+/// admitted only if it can wait that much longer (or a quarter of the
+/// maximum wait, if less).
+const TURN_SLACK: Duration = Duration::from_millis(20);
 
 /// The limiter's settings, from the `--cognito-*` flags.
 #[derive(Debug, Clone, Copy)]
@@ -99,11 +106,14 @@ pub struct CognitoRateLimit {
     regions: Mutex<HashMap<String, Arc<Region>>>,
 }
 
-/// One region's bucket and queue, and the dispatcher's wake-up call.
+/// One region's bucket and queue, and the dispatcher's wake-up call. The
+/// dispatcher ends when the region is dropped (its `_stop` with it): when
+/// the limiter and every call that holds the region are gone.
 struct Region {
     labels: RegionLabels,
     state: Arc<Mutex<State>>,
     wake: Arc<Notify>,
+    _stop: oneshot::Sender<()>,
 }
 
 struct State {
@@ -127,8 +137,6 @@ struct CallerQueue {
 
 struct Waiter {
     id: u64,
-    /// Past this, a turn is of no use to the call: it is about to give up.
-    latest_start: Instant,
     grant: oneshot::Sender<()>,
 }
 
@@ -151,9 +159,9 @@ impl CognitoRateLimit {
         deadline: Option<Instant>,
     ) -> Result<(), Refused> {
         let region = self.region(region);
-        let now = Instant::now();
         let (receiver, id, latest_start) = {
             let mut state = lock(&region.state);
+            let now = Instant::now();
             state.bucket.refill(now, &self.settings);
             if state.queues.is_empty() && state.bucket.tokens >= 1.0 {
                 state.bucket.tokens -= 1.0;
@@ -163,9 +171,15 @@ impl CognitoRateLimit {
             }
             let expected = state.expected_latency(self.settings.latency_floor);
             let wait = state.estimated_wait(caller, self.settings.rate);
-            let refusal = if wait > self.settings.max_wait {
+            // A turn is granted a little after it is due (timers, the
+            // dispatcher's own turn on a thread): admit only calls that can
+            // wait that much longer than the estimate.
+            let slack = TURN_SLACK.min(self.settings.max_wait / 4);
+            let refusal = if wait + slack > self.settings.max_wait {
                 Some(Refusal::MaxWait)
-            } else if deadline.is_some_and(|deadline| now + wait + expected > deadline) {
+            } else if deadline.is_some_and(|deadline| now + wait + slack + expected > deadline) {
+                // (`now + wait` cannot overflow: the wait is within the
+                // maximum wait, which configuration bounds.)
                 Some(Refusal::Deadline)
             } else {
                 None
@@ -179,11 +193,12 @@ impl CognitoRateLimit {
                 latest_start = latest_start.min(deadline - expected);
             }
             let (grant, receiver) = oneshot::channel();
-            let id = state.enqueue(caller, latest_start, grant);
+            let id = state.enqueue(caller, grant);
             (receiver, id, latest_start)
         };
         region.wake.notify_one();
 
+        let enqueued = Instant::now();
         let mut waiting = Waiting {
             region: &region,
             limit: self,
@@ -192,33 +207,43 @@ impl CognitoRateLimit {
             done: false,
         };
         let granted = tokio::time::timeout_at(latest_start, &mut waiting.receiver).await;
-        waiting.done = true;
-        match granted {
-            Ok(Ok(())) => {
-                self.granted(&region, now.elapsed());
-                Ok(())
-            }
-            // Out of time, or passed over by the dispatcher as out of time.
-            Ok(Err(_)) | Err(_) => {
-                let wait = {
-                    let mut state = lock(&region.state);
-                    state.remove(id);
-                    state.estimated_wait(caller, self.settings.rate)
-                };
-                Err(self.refused(&region, Refusal::TimedOut, wait))
-            }
+        if let Ok(Ok(())) = granted {
+            waiting.done = true;
+            self.granted(&region, enqueued.elapsed());
+            return Ok(());
         }
+        // Out of time. A turn granted meanwhile, after the timer fired, is
+        // taken; so is one that is due but not yet handed out (the dispatcher
+        // is late, its thread busy): the bucket, not the dispatcher, holds the
+        // rate.
+        waiting.done = true;
+        let mut state = lock(&region.state);
+        state.bucket.refill(Instant::now(), &self.settings);
+        let granted_late = waiting.receiver.try_recv().is_ok();
+        let due = granted_late || state.bucket.tokens >= 1.0;
+        if due && !granted_late {
+            state.bucket.tokens -= 1.0;
+        }
+        state.remove(id);
+        if due {
+            drop(state);
+            self.granted(&region, enqueued.elapsed());
+            return Ok(());
+        }
+        let wait = state.estimated_wait(caller, self.settings.rate);
+        drop(state);
+        Err(self.refused(&region, Refusal::TimedOut, wait))
     }
 
-    /// Records how long a call to Cognito in `region` took, for the
-    /// expected latency.
-    pub fn observe(&self, region: &str, latency: Duration) {
-        let region = self.region(region);
-        let mut state = lock(&region.state);
-        if state.latencies.len() == LATENCIES_KEPT {
-            state.latencies.pop_front();
+    /// Times a call to Cognito in `region`, for the expected latency, until
+    /// the returned timer is finished or dropped: a call cut short by its
+    /// caller's deadline counts for as long as it lasted, so that a slowing
+    /// Cognito raises the expected latency.
+    pub fn time_call(&self, region: &str) -> CallTimer {
+        CallTimer {
+            state: Arc::clone(&self.region(region).state),
+            started: Instant::now(),
         }
-        state.latencies.push_back(latency);
     }
 
     /// The region's bucket and queue, made (with its dispatcher) on first
@@ -233,10 +258,12 @@ impl CognitoRateLimit {
         if let Some(region) = regions.get(key) {
             return Arc::clone(region);
         }
+        let (stop, stopped) = oneshot::channel();
         let region = Arc::new(Region {
             labels: RegionLabels {
                 region: key.to_owned(),
             },
+            _stop: stop,
             state: Arc::new(Mutex::new(State {
                 bucket: Bucket {
                     tokens: f64::from(self.settings.burst),
@@ -251,6 +278,7 @@ impl CognitoRateLimit {
         tokio::spawn(dispatch(
             Arc::downgrade(&region.state),
             Arc::clone(&region.wake),
+            stopped,
             self.settings,
         ));
         regions.insert(key.to_owned(), Arc::clone(&region));
@@ -290,12 +318,26 @@ impl CognitoRateLimit {
     }
 }
 
-impl Drop for CognitoRateLimit {
-    /// Wakes the dispatchers, which then find their region gone and end.
+/// Times one call to Cognito (see [`CognitoRateLimit::time_call`]).
+pub struct CallTimer {
+    state: Arc<Mutex<State>>,
+    started: Instant,
+}
+
+impl CallTimer {
+    /// How long the call took, recorded.
+    pub fn finish(self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+impl Drop for CallTimer {
     fn drop(&mut self) {
-        for region in lock(&self.regions).values() {
-            region.wake.notify_one();
+        let mut state = lock(&self.state);
+        if state.latencies.len() == LATENCIES_KEPT {
+            state.latencies.pop_front();
         }
+        state.latencies.push_back(self.started.elapsed());
     }
 }
 
@@ -317,7 +359,8 @@ impl Drop for Waiting<'_> {
         }
         let mut state = lock(&self.region.state);
         if self.receiver.try_recv().is_ok() {
-            state.bucket.tokens += 1.0;
+            let burst = f64::from(self.limit.settings.burst);
+            state.bucket.tokens = (state.bucket.tokens + 1.0).min(burst);
             drop(state);
             self.limit.count_turn(self.region, "unused");
             self.region.wake.notify_one();
@@ -329,7 +372,12 @@ impl Drop for Waiting<'_> {
 
 /// Hands out a region's turns as they come due, one per call at the head of
 /// the round-robin, until the region is gone.
-async fn dispatch(state: Weak<Mutex<State>>, wake: Arc<Notify>, settings: RateSettings) {
+async fn dispatch(
+    state: Weak<Mutex<State>>,
+    wake: Arc<Notify>,
+    mut stopped: oneshot::Receiver<()>,
+    settings: RateSettings,
+) {
     loop {
         let Some(state) = state.upgrade() else {
             return;
@@ -346,31 +394,37 @@ async fn dispatch(state: Weak<Mutex<State>>, wake: Arc<Notify>, settings: RateSe
                     let due = (1.0 - state.bucket.tokens) / settings.rate;
                     break Some(now + Duration::from_secs_f64(due));
                 }
+                // (`due` is at most 1 / rate, and configuration bounds the
+                // rate from below.)
                 let Some(waiter) = state.next_waiter() else {
                     continue;
                 };
-                // A call past its latest start is about to give up; one whose
-                // receiver is gone has. Neither takes the turn.
-                if waiter.latest_start > now && waiter.grant.send(()).is_ok() {
+                // A call that is gone does not take the turn. One past its
+                // latest start does: it takes a turn granted late rather than
+                // give up (the dispatcher, not the call, was late).
+                if waiter.grant.send(()).is_ok() {
                     state.bucket.tokens -= 1.0;
                 }
             }
         };
         drop(state);
-        match next_due {
-            None => wake.notified().await,
-            Some(due) => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(due) => {}
-                    () = wake.notified() => {}
-                }
+        let due = async {
+            match next_due {
+                Some(due) => tokio::time::sleep_until(due).await,
+                None => std::future::pending().await,
             }
+        };
+        tokio::select! {
+            () = due => {}
+            () = wake.notified() => {}
+            _ = &mut stopped => return,
         }
     }
 }
 
 impl Bucket {
     fn refill(&mut self, now: Instant, settings: &RateSettings) {
+        let now = now.max(self.updated);
         let earned = now.duration_since(self.updated).as_secs_f64() * settings.rate;
         self.tokens = (self.tokens + earned).min(f64::from(settings.burst));
         self.updated = now;
@@ -407,17 +461,13 @@ impl State {
             })
             .sum();
         let short = (ahead as f64 + 1.0 - self.bucket.tokens).max(0.0);
-        Duration::from_secs_f64(short / rate)
+        Duration::try_from_secs_f64(short / rate).unwrap_or(Duration::MAX)
     }
 
-    fn enqueue(&mut self, caller: &str, latest_start: Instant, grant: oneshot::Sender<()>) -> u64 {
+    fn enqueue(&mut self, caller: &str, grant: oneshot::Sender<()>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        let waiter = Waiter {
-            id,
-            latest_start,
-            grant,
-        };
+        let waiter = Waiter { id, grant };
         match self.queues.iter_mut().find(|queue| queue.caller == caller) {
             Some(queue) => queue.waiters.push_back(waiter),
             None => self.queues.push_back(CallerQueue {
@@ -530,6 +580,42 @@ mod tests {
             Duration::from_secs(1),
             "the first's turn"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_granted_to_a_call_gone_before_it_looked_goes_back() {
+        let metrics = Arc::new(Metrics::default());
+        let limit = CognitoRateLimit::new(
+            RateSettings {
+                rate: 1.0,
+                burst: 1,
+                max_wait: Duration::from_secs(5),
+                latency_floor: Duration::from_millis(50),
+            },
+            Arc::clone(&metrics),
+        );
+        limit.turn(REGION, "a", None).await.unwrap();
+        let mut waiting = Box::pin(limit.turn(REGION, "a", None));
+        // Polled once, it joins the queue.
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut waiting)
+                .await
+                .is_err()
+        );
+        // Its turn comes due and is granted, but the call is gone before it
+        // looks.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        tokio::task::yield_now().await;
+        drop(waiting);
+        let unused = RateLimitLabels {
+            region: REGION.to_owned(),
+            outcome: "unused".to_owned(),
+        };
+        assert_eq!(metrics.rate_limit_turns.get_or_create(&unused).get(), 1);
+        // The turn went back: the next call has it at once.
+        let started = Instant::now();
+        limit.turn(REGION, "b", None).await.unwrap();
+        assert_eq!(started.elapsed(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

@@ -4,7 +4,7 @@
 //! extensions: authorization, deadlines and logging are tower layers around
 //! the handler (see `startup`); error statuses come from `error`.
 
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use tonic::{Request, Response, Status, metadata::MetadataValue};
 use tracing::Span;
@@ -85,13 +85,12 @@ impl ImportJobService for ImportJobs {
             .map_err(|refused| ApiError::CognitoRateLimited {
                 retry_after: refused.retry_after,
             })?;
-        let started = Instant::now();
+        let timer = self.rate_limit.time_call(&region);
         let result = self
             .cognito
             .stop_user_import_job(region.clone(), &request)
             .await;
-        let latency = started.elapsed();
-        self.rate_limit.observe(&region, latency);
+        let latency = timer.finish();
         self.metrics
             .cognito_call(&region, &outcome(&result), latency);
         match result {

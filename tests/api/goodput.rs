@@ -17,6 +17,7 @@ use tonic_types::StatusExt;
 use crate::{
     auth::fixtures::{AUDIENCE, Files, ISSUER, Signer, claims, jwks},
     helpers::{TestApp, request, spawn_app_with},
+    metrics::{get, sample},
 };
 
 const RATE: usize = 10;
@@ -100,7 +101,7 @@ fn calls_per_second(emulator: &Emulator) -> Vec<usize> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_overload_cognito_gets_the_rate_and_what_waits_has_time_to_finish() {
     for deadline in [Duration::from_secs(1), Duration::from_secs(5)] {
-        let app = spawn_app_with(LIMITS).await;
+        let app = spawn_app_with(&[LIMITS, &["--metrics-listen", "127.0.0.1:0"]].concat()).await;
         let outcomes = overload(&app, vec![None; 24], deadline, Duration::from_millis(4500)).await;
         let per_second = calls_per_second(&app.emulator);
         assert!(per_second.len() >= 4, "{per_second:?}");
@@ -132,6 +133,20 @@ async fn under_overload_cognito_gets_the_rate_and_what_waits_has_time_to_finish(
         let reached =
             codes.get(&Code::Ok).unwrap_or(&0) + codes.get(&Code::FailedPrecondition).unwrap_or(&0);
         assert_eq!(reached, app.cognito_stop_calls(), "{codes:?}");
+        // Refused at once, not after waiting in vain: one caller's calls
+        // wait in order, so none is passed over.
+        let (_, text) = get(app.metrics_addr.unwrap(), "/metrics").await;
+        let refusals = |outcome: &str| {
+            sample(
+                &text,
+                &format!(
+                    r#"cognito_rate_limit_refusals_total{{region="us-east-1",outcome="{outcome}"}}"#
+                ),
+            )
+            .unwrap_or(0.0)
+        };
+        assert_eq!(refusals("timed_out"), 0.0, "{text}");
+        assert!(refusals("max_wait") + refusals("deadline") > 0.0, "{text}");
     }
 }
 
