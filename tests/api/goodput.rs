@@ -15,7 +15,7 @@ use tonic::{Code, Request, metadata::MetadataValue};
 use tonic_types::StatusExt;
 
 use crate::{
-    auth::fixtures::{AUDIENCE, Files, ISSUER, Signer, claims, jwks},
+    auth::fixtures::{Files, Signer, claims},
     helpers::{TestApp, request, spawn_app_with},
     metrics::{get, sample},
 };
@@ -154,29 +154,16 @@ async fn under_overload_cognito_gets_the_rate_and_what_waits_has_time_to_finish(
 async fn callers_of_unequal_appetite_both_get_turns() {
     let files = Files::new();
     let signer = Signer::new("k1", Algorithm::ES256);
-    files.write("jwks.json", &jwks(&[&signer]));
-    files.write(
-        "policy.json",
+    let flags = files.token_service(
         r#"{"name": "p", "allow_rules": [{"name": "all", "source": {"principals": ["greedy", "modest"]}}]}"#,
+        &signer,
     );
-    let (policy, keys) = (files.path("policy.json"), files.path("jwks.json"));
-    let app = spawn_app_with(
-        &[
-            LIMITS,
-            &[
-                "--auth-policy",
-                &policy,
-                "--jwks",
-                &keys,
-                "--jwt-issuer",
-                ISSUER,
-                "--jwt-audience",
-                AUDIENCE,
-            ],
-        ]
-        .concat(),
-    )
-    .await;
+    let args: Vec<&str> = LIMITS
+        .iter()
+        .copied()
+        .chain(flags.iter().map(String::as_str))
+        .collect();
+    let app = spawn_app_with(&args).await;
     let bearer = |subject: &str| Some(format!("Bearer {}", signer.sign(&claims(subject))));
     let mut callers = vec![bearer("greedy"); 12];
     callers.push(bearer("modest"));

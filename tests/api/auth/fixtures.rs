@@ -40,6 +40,25 @@ impl Files {
     pub fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
+
+    /// Writes `policy` and a JWKS of `signer`'s key, and returns the flags
+    /// for a service that takes tokens (over plaintext) under that policy.
+    pub fn token_service(&self, policy: &str, signer: &Signer) -> Vec<String> {
+        self.write("policy.json", policy);
+        self.write("jwks.json", &jwks(&[signer]));
+        [
+            "--auth-policy",
+            &self.path("policy.json"),
+            "--jwks",
+            &self.path("jwks.json"),
+            "--jwt-issuer",
+            ISSUER,
+            "--jwt-audience",
+            AUDIENCE,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
 }
 
 /// A certificate authority and what it issued.

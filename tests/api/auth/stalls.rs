@@ -38,24 +38,13 @@ impl App {
     async fn start(extra: &[&str]) -> Self {
         let files = Files::new();
         let signer = Signer::new("k1", Algorithm::ES256);
-        files.write("jwks.json", &jwks(&[&signer]));
         let policy = POLICY.replace(r#""billing-batch"]"#, r#""billing-batch", "staller"]"#);
-        files.write("policy.json", &policy);
-        let (policy, keys) = (files.path("policy.json"), files.path("jwks.json"));
-        let args = [
-            &[
-                "--auth-policy",
-                &policy,
-                "--jwks",
-                &keys,
-                "--jwt-issuer",
-                ISSUER,
-                "--jwt-audience",
-                AUDIENCE,
-            ][..],
-            extra,
-        ]
-        .concat();
+        let flags = files.token_service(&policy, &signer);
+        let args: Vec<&str> = flags
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+            .collect();
         Self {
             app: spawn_app_with(&args).await,
             signer,
