@@ -7,7 +7,7 @@
 //! carries no SDK type: what to answer the caller is decided in `error`.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     error::Error as StdError,
     fmt,
     sync::{Arc, RwLock},
@@ -53,10 +53,60 @@ use crate::{
     validation::{JobId, StopRequest, UserPoolId},
 };
 
-/// More distinct regions than AWS has: past this many, clients for further
-/// region names are built per call instead of cached, so hostile pool ids
-/// cannot grow memory without bound.
-const MAX_CACHED_REGIONS: usize = 64;
+/// The AWS regions, as the SDK's endpoint rules name them
+/// (aws-sdk-cognitoidentityprovider 1.144.0, every partition; checked by
+/// `scripts/aws-regions.py`, which CI runs). A user pool id's prefix is taken
+/// as its region only if it is one of these or of `--aws-extra-regions`: a
+/// caller cannot make the service build a client, a rate-limit bucket or a
+/// metric series for a name of its choosing.
+pub const AWS_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-isoe-west-1",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eusc-de-east-1",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-iso-east-1",
+    "us-iso-west-1",
+    "us-isob-east-1",
+    "us-isob-west-1",
+    "us-isof-east-1",
+    "us-isof-south-1",
+    "us-west-1",
+    "us-west-2",
+];
 
 /// Where the SDK sends calls and which credentials it signs them with, when
 /// not the defaults (the standard endpoint variables and credentials chain).
@@ -71,6 +121,9 @@ pub struct Connection {
 pub struct Cognito {
     base: SdkConfig,
     region_override: Option<Region>,
+    /// The regions a pool id may begin with: [`AWS_REGIONS`] and
+    /// `--aws-extra-regions`.
+    regions: Arc<HashSet<String>>,
     clients: Arc<RwLock<HashMap<String, Client>>>,
     metrics: Arc<Metrics>,
 }
@@ -300,9 +353,15 @@ impl Cognito {
         if let Some(credentials) = connection.credentials {
             loader = loader.credentials_provider(credentials);
         }
+        let regions = AWS_REGIONS
+            .iter()
+            .map(|region| (*region).to_owned())
+            .chain(settings.aws_extra_regions.iter().cloned())
+            .collect();
         Self {
             base: loader.load().await,
             region_override,
+            regions: Arc::new(regions),
             clients: Arc::default(),
             metrics,
         }
@@ -328,12 +387,12 @@ impl Cognito {
 
     /// The region a call for `pool` goes to: the override, else the region
     /// the pool id begins with. `None` when the pool id begins with something
-    /// that cannot be an AWS region, so no such pool can exist.
+    /// that is not a known AWS region, so no such pool can exist.
     pub fn region_for(&self, pool: &UserPoolId) -> Option<String> {
         match &self.region_override {
             Some(region) => Some(region.to_string()),
             None => Some(pool.region_prefix())
-                .filter(|prefix| is_region_name(prefix))
+                .filter(|prefix| self.regions.contains(*prefix))
                 .map(str::to_owned),
         }
     }
@@ -349,27 +408,32 @@ impl Cognito {
         }
     }
 
+    /// The region's client: made once, under the lock, however many calls
+    /// ask at once, and kept (regions are a closed set).
     fn client_for(&self, region: String) -> Client {
         if let Some(client) = self.read_clients().get(&region) {
             return client.clone();
         }
+        let mut clients = self.clients.write().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region)
+            .or_insert_with_key(|region| self.new_client(region))
+            .clone()
+    }
+
+    fn new_client(&self, region: &str) -> Client {
         let config = aws_sdk_cognitoidentityprovider::config::Builder::from(&self.base)
-            .region(Region::new(region.clone()))
+            .region(Region::new(region.to_owned()))
             .interceptor(CapResponseSize)
             .retry_classifier(NoRetryAfterTooLarge)
             .interceptor(CountRetries {
                 metrics: Arc::clone(&self.metrics),
                 region: RegionLabels {
-                    region: region.clone(),
+                    region: region.to_owned(),
                 },
             })
             .build();
-        let client = Client::from_conf(config);
-        let mut clients = self.clients.write().unwrap_or_else(|e| e.into_inner());
-        if clients.len() < MAX_CACHED_REGIONS {
-            return clients.entry(region).or_insert(client).clone();
-        }
-        client
+        Client::from_conf(config)
     }
 
     fn read_clients(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Client>> {

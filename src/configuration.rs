@@ -283,6 +283,14 @@ pub struct AwsSettings {
     #[arg(long, env = "IMPORT_JOB_SERVICE_AWS_REGION", value_parser = crate::cognito::Cognito::parse_region)]
     pub aws_region: Option<String>,
 
+    /// Regions, comma-separated, that a user pool id may begin with beside
+    /// the AWS regions this version knows (for a region AWS opened since). A
+    /// pool id that begins with any other name is answered NOT_FOUND
+    /// (USER_POOL_REGION_UNKNOWN) without calling Cognito.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_AWS_EXTRA_REGIONS", value_delimiter = ',',
+          value_parser = crate::cognito::Cognito::parse_region)]
+    pub aws_extra_regions: Vec<String>,
+
     /// Longest time one call to Cognito may take, retries included. The
     /// caller's gRPC deadline bounds it too, whichever is shorter.
     #[arg(long, env = "IMPORT_JOB_SERVICE_AWS_OPERATION_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -389,6 +397,7 @@ mod tests {
             ("--log-level", "info,=,"),
             ("--log-format", "xml"),
             ("--aws-region", "Moon Base"),
+            ("--aws-extra-regions", "us-east-1,Moon Base"),
             ("--jwt-algorithms", "HS256"),
             ("--jwt-leeway", "a bit"),
             ("--max-request-bytes", "10"),

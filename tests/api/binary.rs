@@ -292,3 +292,106 @@ async fn sighup_without_a_file_to_reload_is_logged_and_ignored() {
         .into_inner();
     assert_eq!(status.status(), ServingStatus::Serving);
 }
+
+/// The service's resident memory, from `/proc/PID/status`.
+#[cfg(target_os = "linux")]
+fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+/// The metric series the service exposes.
+async fn series(metrics: std::net::SocketAddr) -> std::collections::BTreeSet<String> {
+    let (_, text) = crate::metrics::get(metrics, "/metrics").await;
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' ').map(|(series, _)| series.to_owned()))
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_ids_of_regions_aws_does_not_have_add_no_series_and_no_memory() {
+    use import_job_service::proto::import_job_service_client::ImportJobServiceClient;
+
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let metrics_arg = metrics_port.to_string();
+    // Call lines and audit events would fill the unread stderr pipe; the
+    // start-up line says where the service listens.
+    let running = Running::start(&[
+        "--insecure-allow-unauthenticated",
+        "--metrics-listen",
+        &metrics_arg,
+        "--log-level",
+        "warn,audit=warn,import_job_service::startup=info",
+    ]);
+    let client = ImportJobServiceClient::new(channel(running.addr).await);
+    let calls = |count: usize, seed: u64| {
+        let client = client.clone();
+        async move {
+            let workers = (0..16).map(|worker| {
+                let mut client = client.clone();
+                tokio::spawn(async move {
+                    for n in (worker..count).step_by(16) {
+                        // Region-shaped names no region has: `zz-qkx-17`, ...
+                        let k = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed;
+                        let word = |shift: u32| {
+                            (0..3)
+                                .map(|i| char::from(b'a' + ((k >> (shift + 5 * i)) % 26) as u8))
+                                .collect::<String>()
+                        };
+                        let pool = format!("zz{}-{}-{}_Pool", word(0), word(15), k % 97);
+                        let status = client
+                            .stop_user_import_job(crate::helpers::request(&pool, "import-x"))
+                            .await
+                            .unwrap_err();
+                        crate::helpers::details(
+                            &status,
+                            tonic::Code::NotFound,
+                            "USER_POOL_REGION_UNKNOWN",
+                            "importjob.v1.ImportJobService",
+                        );
+                    }
+                })
+            });
+            for worker in workers.collect::<Vec<_>>() {
+                worker.await.unwrap();
+            }
+        }
+    };
+    // A known region, and a first round of unknown ones, so that every
+    // series a refused call adds exists and the allocator has warmed up.
+    let mut known = client.clone();
+    known
+        .stop_user_import_job(crate::helpers::request(
+            import_job_service::emulator::DEMO_POOL,
+            "import-pending",
+        ))
+        .await
+        .unwrap();
+    calls(1_000, 1).await;
+    let (series_before, resident_before) =
+        (series(metrics_port).await, resident_kib(running.child.id()));
+
+    calls(10_000, 2).await;
+    let (series_after, resident_after) =
+        (series(metrics_port).await, resident_kib(running.child.id()));
+    let added: Vec<_> = series_after.difference(&series_before).collect();
+    assert!(added.is_empty(), "new series: {added:?}");
+    assert!(
+        series_after.iter().all(|series| !series.contains("zz")),
+        "a caller's region in a label"
+    );
+    assert!(
+        resident_after < resident_before + 8 * 1024,
+        "resident {resident_before} KiB before, {resident_after} KiB after 10,000 calls"
+    );
+}

@@ -235,3 +235,31 @@ async fn the_benchmark_backend_stops_any_valid_job_as_often_as_asked_after_its_l
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
 }
+
+#[tokio::test]
+async fn a_region_aws_opened_since_is_known_once_named_in_the_extra_regions() {
+    const POOL: &str = "xx-newregion-1_AbC123";
+    let app = spawn_app().await;
+    let status = app.stop_job(POOL, "import-in-progress").await.unwrap_err();
+    details(
+        &status,
+        Code::NotFound,
+        "USER_POOL_REGION_UNKNOWN",
+        "importjob.v1.ImportJobService",
+    );
+    assert_eq!(app.emulator.calls().len(), 0);
+
+    let app = spawn_app_with(&["--aws-extra-regions", "xx-newregion-1,xx-other-2"]).await;
+    let status = app.stop_job(POOL, "import-in-progress").await.unwrap_err();
+    // Sent to the region: the emulator has no such pool there.
+    details(
+        &status,
+        Code::NotFound,
+        "RESOURCE_NOT_FOUND",
+        "cognito-idp.amazonaws.com",
+    );
+    assert_eq!(
+        app.emulator.calls()[0].region.as_deref(),
+        Some("xx-newregion-1")
+    );
+}
