@@ -156,7 +156,7 @@ async fn callers_of_unequal_appetite_both_get_turns() {
     let signer = Signer::new("k1", Algorithm::ES256);
     let flags = files.token_service(
         r#"{"name": "p", "allow_rules": [{"name": "all", "source": {"principals": ["greedy", "modest"]}}]}"#,
-        &signer,
+        &[&signer],
     );
     let args: Vec<&str> = LIMITS
         .iter()

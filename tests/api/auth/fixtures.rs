@@ -41,11 +41,12 @@ impl Files {
         self.dir.path().join(name).display().to_string()
     }
 
-    /// Writes `policy` and a JWKS of `signer`'s key, and returns the flags
-    /// for a service that takes tokens (over plaintext) under that policy.
-    pub fn token_service(&self, policy: &str, signer: &Signer) -> Vec<String> {
+    /// Writes `policy` and a JWKS of the signers' keys, and returns the
+    /// flags for a service that takes tokens (over plaintext) under that
+    /// policy.
+    pub fn token_service(&self, policy: &str, signers: &[&Signer]) -> Vec<String> {
         self.write("policy.json", policy);
-        self.write("jwks.json", &jwks(&[signer]));
+        self.write("jwks.json", &jwks(signers));
         [
             "--auth-policy",
             &self.path("policy.json"),

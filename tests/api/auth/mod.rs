@@ -556,21 +556,13 @@ async fn a_bad_token_fails_the_call_even_beside_a_good_certificate() {
 async fn jwt_works_over_plaintext_too() {
     let files = Files::new();
     let signer = Signer::new("k1", Algorithm::ES256);
-    files.write("jwks.json", &jwks(&[&signer]));
-    files.write("policy.json", POLICY);
-    let app = spawn_app_with(&[
-        "--auth-policy",
-        &files.path("policy.json"),
-        "--jwks",
-        &files.path("jwks.json"),
-        "--jwt-issuer",
-        ISSUER,
-        "--jwt-audience",
-        AUDIENCE,
-        "--jwt-algorithms",
-        "ES256",
-    ])
-    .await;
+    let flags = files.token_service(POLICY, &[&signer]);
+    let args: Vec<&str> = flags
+        .iter()
+        .map(String::as_str)
+        .chain(["--jwt-algorithms", "ES256"])
+        .collect();
+    let app = spawn_app_with(&args).await;
     let job = app.job_in(BILLING_POOL, JobStatus::InProgress);
     let mut call = Request::new(request(BILLING_POOL, &job.job_id));
     let token = format!("Bearer {}", signer.sign(&claims("billing-batch")));
@@ -598,21 +590,13 @@ async fn only_the_pinned_algorithms_are_accepted() {
         Signer::new("rsa", Algorithm::RS256),
         Signer::new("ed", Algorithm::EdDSA),
     );
-    files.write("jwks.json", &jwks(&[&rsa, &ed]));
-    files.write("policy.json", POLICY);
-    let app = spawn_app_with(&[
-        "--auth-policy",
-        &files.path("policy.json"),
-        "--jwks",
-        &files.path("jwks.json"),
-        "--jwt-issuer",
-        ISSUER,
-        "--jwt-audience",
-        AUDIENCE,
-        "--jwt-algorithms",
-        "RS256",
-    ])
-    .await;
+    let flags = files.token_service(POLICY, &[&rsa, &ed]);
+    let args: Vec<&str> = flags
+        .iter()
+        .map(String::as_str)
+        .chain(["--jwt-algorithms", "RS256"])
+        .collect();
+    let app = spawn_app_with(&args).await;
     let mut call = Request::new(request(BILLING_POOL, "import-x"));
     let token = format!("Bearer {}", ed.sign(&claims("billing-batch")));
     call.metadata_mut().insert(

@@ -39,7 +39,7 @@ impl App {
         let files = Files::new();
         let signer = Signer::new("k1", Algorithm::ES256);
         let policy = POLICY.replace(r#""billing-batch"]"#, r#""billing-batch", "staller"]"#);
-        let flags = files.token_service(&policy, &signer);
+        let flags = files.token_service(&policy, &[&signer]);
         let args: Vec<&str> = flags
             .iter()
             .map(String::as_str)
