@@ -293,18 +293,6 @@ async fn sighup_without_a_file_to_reload_is_logged_and_ignored() {
     assert_eq!(status.status(), ServingStatus::Serving);
 }
 
-/// The service's resident memory, from `/proc/PID/status`.
-#[cfg(target_os = "linux")]
-fn resident_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().strip_suffix("kB"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap()
-}
-
 /// The metric series the service exposes.
 async fn series(metrics: std::net::SocketAddr) -> std::collections::BTreeSet<String> {
     let (_, text) = crate::metrics::get(metrics, "/metrics").await;
@@ -378,12 +366,12 @@ async fn pool_ids_of_regions_aws_does_not_have_add_no_series_and_no_memory() {
         .await
         .unwrap();
     calls(1_000, 1).await;
-    let (series_before, resident_before) =
-        (series(metrics_port).await, resident_kib(running.child.id()));
+    let pid = running.child.id().to_string();
+    let resident_kib = || crate::helpers::resident_bytes(&pid) / 1024;
+    let (series_before, resident_before) = (series(metrics_port).await, resident_kib());
 
     calls(10_000, 2).await;
-    let (series_after, resident_after) =
-        (series(metrics_port).await, resident_kib(running.child.id()));
+    let (series_after, resident_after) = (series(metrics_port).await, resident_kib());
     let added: Vec<_> = series_after.difference(&series_before).collect();
     assert!(added.is_empty(), "new series: {added:?}");
     assert!(

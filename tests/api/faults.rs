@@ -429,16 +429,9 @@ async fn an_error_type_aws_never_sent_is_unknown_and_named() {
     probe.assert_recovered().await;
 }
 
-/// The process's resident memory, from `/proc/self/status`.
+/// This process's resident memory.
 fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("Linux's /proc");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().strip_suffix("kB"))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("VmRSS in kB");
-    kib * 1024
+    crate::helpers::resident_bytes("self")
 }
 
 /// The highest resident memory seen while it lives, sampled every

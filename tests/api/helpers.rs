@@ -296,3 +296,16 @@ pub fn request_id_of(metadata: &tonic::metadata::MetadataMap) -> Option<String> 
         .get("x-amzn-requestid")
         .map(|v| v.to_str().unwrap().to_owned())
 }
+
+/// A process's resident memory, from `/proc/PROCESS/status` (`self`, or a
+/// child's pid).
+pub fn resident_bytes(process: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).expect("Linux's /proc");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("VmRSS in kB");
+    kib * 1024
+}
