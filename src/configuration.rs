@@ -199,7 +199,7 @@ pub struct LimitSettings {
     /// whole, whatever the caller's deadline: a call whose body has not come
     /// by then is answered DEADLINE_EXCEEDED (REQUEST_BODY_TIMEOUT) and gives
     /// back its places under the limits.
-    #[arg(long, env = "IMPORT_JOB_SERVICE_REQUEST_BODY_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, env = "IMPORT_JOB_SERVICE_REQUEST_BODY_TIMEOUT", default_value = "5s", value_parser = parse_body_timeout)]
     pub request_body_timeout: Duration,
 
     /// How long a new connection may take to open its session (the TLS
@@ -264,6 +264,15 @@ fn parse_rate(value: &str) -> Result<f64, String> {
     match value.parse::<f64>() {
         Ok(n) if (0.0002..=1_000_000.0).contains(&n) => Ok(n),
         _ => Err("expected a number of calls per second from 0.0002 to 1000000".to_owned()),
+    }
+}
+
+/// The body timeout: more than nothing (else every call is refused), at most
+/// a minute.
+fn parse_body_timeout(value: &str) -> Result<Duration, String> {
+    match parse_short_duration(value)? {
+        Duration::ZERO => Err("expected a duration greater than 0s".to_owned()),
+        duration => Ok(duration),
     }
 }
 
@@ -407,6 +416,8 @@ mod tests {
             ("--cognito-rate", "1e-30"),
             ("--cognito-max-wait", "1000y"),
             ("--cognito-latency-floor", "2m"),
+            ("--request-body-timeout", "0s"),
+            ("--request-body-timeout", "1h"),
             ("--metrics-listen", "anywhere"),
         ] {
             let err = Settings::try_parse_from([
