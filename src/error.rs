@@ -642,18 +642,13 @@ mod tests {
             own.details(),
             "a status that has one keeps it"
         );
-        let info = with_error_info(Status::out_of_range("too big"))
-            .get_error_details()
-            .error_info()
-            .cloned()
-            .unwrap();
-        assert_eq!(info.reason, "MESSAGE_TOO_LARGE");
-        let info = with_error_info(Status::not_found("x"))
-            .get_error_details()
-            .error_info()
-            .cloned()
-            .unwrap();
-        assert_eq!(info.reason, "NOT_FOUND");
+        for (status, reason) in [
+            (Status::out_of_range("too big"), "MESSAGE_TOO_LARGE"),
+            (Status::not_found("x"), "NOT_FOUND"),
+        ] {
+            let completed = with_error_info(status);
+            assert_eq!(completed.get_details_error_info().unwrap().reason, reason);
+        }
     }
 
     #[test]
