@@ -1,3 +1,8 @@
+use std::{
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
+
 use clap::Parser;
 use import_job_service::{
     configuration::Settings,
@@ -8,36 +13,78 @@ use import_job_service::{
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let settings = Settings::parse();
-    // Held to the end of main: dropping it writes out the lines still queued.
-    let (log_writer, _flush_logs) = telemetry::stderr_in_background();
+    let (log_writer, logs) = match telemetry::writer::stderr() {
+        Ok(writer) => writer,
+        Err(error) => {
+            eprintln!("import-job-service: cannot start the log writer: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     if let Err(error) = telemetry::init(&settings.log, log_writer) {
         eprintln!("import-job-service: cannot set up logging: {error}");
         return std::process::ExitCode::FAILURE;
     }
-    let shutdown = match shutdown_signal() {
-        Ok(shutdown) => shutdown,
+    telemetry::log_panics();
+    let exit = run(&settings).await;
+    logs.finish(exit.logs_written_by);
+    exit.code
+}
+
+struct Exit {
+    code: std::process::ExitCode,
+    /// Until when queued log lines may still be written.
+    logs_written_by: Instant,
+}
+
+/// After the drain, the log lines still queued get what is left of the
+/// grace, at least [`LOG_TIME_MIN`] and at most [`LOG_TIME_MAX`].
+const LOG_TIME_MIN: Duration = Duration::from_secs(1);
+const LOG_TIME_MAX: Duration = Duration::from_secs(5);
+
+async fn run(settings: &Settings) -> Exit {
+    let failed = |code: std::process::ExitCode| Exit {
+        code,
+        logs_written_by: Instant::now() + LOG_TIME_MIN,
+    };
+    let signal = match shutdown_signal() {
+        Ok(signal) => signal,
         Err(error) => {
-            eprintln!("import-job-service: cannot catch shutdown signals: {error}");
-            return std::process::ExitCode::FAILURE;
+            tracing::error!(%error, "cannot catch shutdown signals");
+            return failed(std::process::ExitCode::FAILURE);
         }
     };
-    let application = match Application::build(&settings).await {
+    let signalled = Arc::new(OnceLock::new());
+    let shutdown = {
+        let signalled = Arc::clone(&signalled);
+        async move {
+            signal.await;
+            let _ = signalled.set(Instant::now());
+        }
+    };
+    let application = match Application::build(settings).await {
         Ok(application) => application,
         Err(error) => {
             tracing::error!(%error, listen = %settings.listen, "cannot start");
-            eprintln!("import-job-service: cannot start: {error}");
-            return match error {
+            return failed(match error {
                 StartupError::Configuration(_) => std::process::ExitCode::from(2),
                 StartupError::Io(_) => std::process::ExitCode::FAILURE,
-            };
+            });
         }
     };
     application.announce();
-    match application.run_until(shutdown).await {
+    let code = match application.run_until(shutdown).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "server failed");
             std::process::ExitCode::FAILURE
         }
+    };
+    let drained = Instant::now();
+    let grace_ends = signalled
+        .get()
+        .map_or(drained, |at| *at + settings.shutdown_grace);
+    Exit {
+        code,
+        logs_written_by: grace_ends.clamp(drained + LOG_TIME_MIN, drained + LOG_TIME_MAX),
     }
 }

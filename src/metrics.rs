@@ -155,6 +155,13 @@ impl Default for Metrics {
             "Authorization decisions, by decision and deciding rule or failure reason",
             metrics.authorization_decisions.clone(),
         );
+        // The log writer is the process's, not a server's: every server
+        // shows the same count.
+        registry.register(
+            "log_lines_lost",
+            "Log lines not written, by kind (audit, call, other) and reason (queue_full, too_long, write_failed, exit)",
+            crate::telemetry::writer::LOST_LINES.clone(),
+        );
         Self {
             registry,
             ..metrics

@@ -1,9 +1,9 @@
 //! The built binary: flags, start-up and signals, as an operator meets them.
 
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Read},
     net::SocketAddr,
-    process::{Child, ChildStderr, Command, Stdio},
+    process::{Child, Command, Stdio},
 };
 
 use tonic_health::pb::{
@@ -59,17 +59,17 @@ fn environment_variables_stand_in_for_flags() {
 }
 
 /// The service as a child process, its stderr read line by line.
-struct Running {
-    child: Child,
-    stderr: BufReader<ChildStderr>,
-    addr: SocketAddr,
+pub struct Running {
+    pub child: Child,
+    pub stderr: BufReader<Box<dyn Read + Send>>,
+    pub addr: SocketAddr,
     /// What it logged before it listened.
-    before_listening: Vec<String>,
+    pub before_listening: Vec<String>,
 }
 
 impl Running {
     /// Starts the binary with `args` and waits until it listens.
-    fn start(args: &[&str]) -> Self {
+    pub fn start(args: &[&str]) -> Self {
         let mut child = Command::new(BINARY)
             .args([
                 "--local-cognito",
@@ -84,7 +84,8 @@ impl Running {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut stderr =
+            BufReader::new(Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>);
         let mut before_listening = Vec::new();
         let addr = loop {
             let mut line = String::new();
@@ -108,12 +109,17 @@ impl Running {
         }
     }
 
-    fn signal(&self, signal: &str) {
+    pub fn signal(&self, signal: &str) {
         let kill = Command::new("kill")
             .args([signal, &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(kill.success());
+    }
+
+    /// The rest of its stderr, for the caller to read.
+    pub fn take_stderr(&mut self) -> BufReader<Box<dyn Read + Send>> {
+        std::mem::replace(&mut self.stderr, BufReader::new(Box::new(std::io::empty())))
     }
 
     /// Reads log lines until one contains `text`.
@@ -293,6 +299,14 @@ async fn sighup_without_a_file_to_reload_is_logged_and_ignored() {
     assert_eq!(status.status(), ServingStatus::Serving);
 }
 
+/// A free port for `--metrics-listen`.
+pub fn free_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
 /// The metric series the service exposes.
 async fn series(metrics: std::net::SocketAddr) -> std::collections::BTreeSet<String> {
     let (_, text) = crate::metrics::get(metrics, "/metrics").await;
@@ -307,20 +321,16 @@ async fn series(metrics: std::net::SocketAddr) -> std::collections::BTreeSet<Str
 async fn pool_ids_of_regions_aws_does_not_have_add_no_series_and_no_memory() {
     use import_job_service::proto::import_job_service_client::ImportJobServiceClient;
 
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let metrics_port = free_port();
     let metrics_arg = metrics_port.to_string();
-    // Call lines and audit events would fill the unread stderr pipe; the
-    // start-up line says where the service listens.
-    let running = Running::start(&[
+    let mut running = Running::start(&[
         "--insecure-allow-unauthenticated",
         "--metrics-listen",
         &metrics_arg,
-        "--log-level",
-        "warn,audit=warn,import_job_service::startup=info",
     ]);
+    // Read, so that what is measured is the regions, not the log's queues.
+    let mut stderr = running.take_stderr();
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     let client = ImportJobServiceClient::new(channel(running.addr).await);
     let calls = |count: usize, seed: u64| {
         let client = client.clone();

@@ -11,6 +11,7 @@ mod goodput;
 mod helpers;
 mod lifecycle;
 mod limits;
+mod log_reader;
 mod logs;
 mod metrics;
 mod stop;

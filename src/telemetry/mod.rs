@@ -1,22 +1,21 @@
 //! Logging: one subscriber for the whole process, JSON or text, written to
-//! standard error by a thread of its own.
+//! standard error by a thread of its own ([`writer`]), so that no call ever
+//! waits on the log's reader.
 //!
 //! Secrets never reach a log line: the service logs ids, codes and timings,
 //! never request metadata or response bodies; and the HTTP and AWS SDK crates,
 //! whose verbose levels can echo headers and bodies, are capped at `info`
 //! whatever filter the operator asks for.
 
-use std::{
-    fmt,
-    io::{BufWriter, IsTerminal},
-};
+pub mod writer;
+
+use std::{fmt, io::IsTerminal};
 
 use tracing::{
     field::{Field, Visit},
     level_filters::LevelFilter,
     span::Record,
 };
-use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{
     EnvFilter,
     field::RecordFields,
@@ -155,23 +154,30 @@ impl Visit for JsonMembers {
     }
 }
 
-/// Standard error, written by a thread of its own: a call never waits on
-/// the write, and under load many lines share one write. It is never lossy:
-/// when the queue is full, loggers wait rather than drop lines, the audit
-/// trail among them. Dropping the guard writes out what is queued.
-pub fn stderr_in_background() -> (NonBlocking, WorkerGuard) {
-    NonBlockingBuilder::default()
-        .lossy(false)
-        // The queue's slots are allocated up front: the default 128,000
-        // cost 4 MiB of resident memory at rest.
-        .buffered_lines_limit(QUEUED_LINES)
-        .thread_name("log-writer")
-        .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()))
+/// Panics are logged as events, through the queue like every line: the
+/// default hook writes to standard error from the panicking thread, which a
+/// stalled log reader would block. The message is cut short, like any text
+/// the service did not write itself.
+pub fn log_panics() {
+    const MAX_CHARS: usize = 256;
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(not a string)");
+        let message = match message.char_indices().nth(MAX_CHARS) {
+            Some((end, _)) => &message[..end],
+            None => message,
+        };
+        tracing::error!(
+            panic = message,
+            location = info.location().map(tracing::field::display),
+            "panicked"
+        );
+    }));
 }
-
-/// Lines queued for the writer before loggers wait: seconds of the
-/// heaviest load measured (BENCHMARKS.md).
-const QUEUED_LINES: usize = 8192;
 
 /// A caller-supplied value as it may appear in a log line: valid ids have at
 /// most 55 characters, so anything past 64 is cut rather than let a caller

@@ -1,0 +1,702 @@
+//! The log writer: formatted lines go into bounded queues, and a thread of
+//! its own writes them to standard error.
+//!
+//! Emitting a line never waits on the reader: a line is queued in the time
+//! of a short lock, or, when its queue is full, counted and let go. So a log
+//! shipper that stalls, or a container runtime that blocks on its pipe, can
+//! slow nothing but the writer thread. The guarantees:
+//! - **Three queues, written in order: the service's own lines (start,
+//!   signals, reloads, warnings: a few, and what an operator needs first),
+//!   then audit events, then call lines.** Each is bounded on its own, so a
+//!   flood of calls sheds call lines, never an audit event or a warning.
+//!   Audit events are lost only when their own queue is full: the reader
+//!   has taken nothing for as long as it takes the service to produce
+//!   [`QUEUE_BYTES`] of them.
+//! - **Nothing is lost silently.** Each line let go is counted in
+//!   `log_lines_lost_total{kind, reason}`, and the writer says how many it
+//!   lost in a line of its own as soon as the reader catches up (and at
+//!   least every [`REPORT_EVERY`] while it does not).
+//! - **No line is ever cut.** Lines are written whole, in writes of at most
+//!   [`PIPE_BUF`] bytes, which a pipe takes whole or not at all; a longer
+//!   line (none of the service's is: caller values are cut at 64
+//!   characters) is let go and counted, never written in pieces.
+//! - **Exit is bounded.** [`LogFlush::finish`] writes what is queued until a
+//!   deadline, then replaces what is left by one line that counts it.
+
+use std::{
+    collections::VecDeque,
+    io::{self, Write},
+    sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError},
+    time::{Duration, Instant},
+};
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family},
+};
+use tracing::Metadata;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// The most a single write to a pipe takes whole (POSIX's `PIPE_BUF` on
+/// Linux): the longest line written, and the size of each write.
+pub const PIPE_BUF: usize = 4096;
+
+/// Bytes each queue holds before its lines are let go: seconds of the
+/// heaviest load measured (BENCHMARKS.md), and memory taken only while the
+/// reader is behind.
+pub const QUEUE_BYTES: usize = 4 << 20;
+
+/// How often, at least, the writer reports lines lost while the reader stays
+/// behind.
+pub const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// What is left of the deadline when the writer stops writing queued lines
+/// and writes the one that counts them instead: time for a slow reader to
+/// make room for it.
+pub const LAST_LINE_TIME: Duration = Duration::from_millis(500);
+
+/// How long a wait for the output to take bytes lasts before the writer
+/// looks again at whether it must finish.
+const POLL_SLICE: Duration = Duration::from_millis(100);
+
+/// Lines lost, by kind and why: every value comes from the enums below.
+pub static LOST_LINES: LazyLock<Family<LostLabels, Counter>> = LazyLock::new(Family::default);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LostLabels {
+    /// `audit`, `call` or `other`.
+    pub kind: &'static str,
+    /// `queue_full`, `too_long`, `write_failed` or `exit`.
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Audit,
+    Call,
+    Other,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Audit, Kind::Call, Kind::Other];
+
+    fn of(metadata: &Metadata<'_>) -> (Kind, Lane) {
+        match metadata.target() {
+            "audit" => (Kind::Audit, Lane::Audit),
+            target if target.ends_with("::call_log") => (Kind::Call, Lane::Calls),
+            _ => (Kind::Other, Lane::Service),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Audit => "audit",
+            Kind::Call => "call",
+            Kind::Other => "other",
+        }
+    }
+}
+
+/// The queues, in the order they are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Service,
+    Audit,
+    Calls,
+}
+
+#[derive(Clone, Copy)]
+enum Loss {
+    QueueFull,
+    TooLong,
+    WriteFailed,
+    Exit,
+}
+
+impl Loss {
+    fn label(self) -> &'static str {
+        match self {
+            Loss::QueueFull => "queue_full",
+            Loss::TooLong => "too_long",
+            Loss::WriteFailed => "write_failed",
+            Loss::Exit => "exit",
+        }
+    }
+}
+
+/// Lines by kind.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+struct Counts([u64; 3]);
+
+impl Counts {
+    fn add(&mut self, kind: Kind, n: u64) {
+        self.0[kind as usize] += n;
+    }
+
+    fn get(&self, kind: Kind) -> u64 {
+        self.0[kind as usize]
+    }
+
+    fn is_zero(&self) -> bool {
+        self.0 == [0; 3]
+    }
+}
+
+/// Whole lines waiting, oldest first, and their size.
+#[derive(Default)]
+struct Queue {
+    lines: VecDeque<(Kind, Vec<u8>)>,
+    bytes: usize,
+}
+
+impl Queue {
+    fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for (kind, _) in &self.lines {
+            counts.add(*kind, 1);
+        }
+        counts
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// By [`Lane`].
+    queues: [Queue; 3],
+    /// Lost since the writer last reported.
+    unreported: Counts,
+    /// Set by [`LogFlush::finish`].
+    finish_by: Option<Instant>,
+    /// After the last line at exit: lines are counted, not queued.
+    closed: bool,
+    /// The writer waits for lines, and must be woken.
+    idle: bool,
+    finished: bool,
+}
+
+impl State {
+    fn is_empty(&self) -> bool {
+        self.queues.iter().all(|queue| queue.lines.is_empty())
+    }
+
+    fn lose(&mut self, kind: Kind, n: u64, loss: Loss) {
+        self.unreported.add(kind, n);
+        LOST_LINES
+            .get_or_create(&LostLabels {
+                kind: kind.label(),
+                reason: loss.label(),
+            })
+            .inc_by(n);
+    }
+
+    /// Takes whole lines, lane by lane, into `batch` up to [`PIPE_BUF`]
+    /// bytes.
+    fn take(&mut self, batch: &mut Batch) {
+        for queue in &mut self.queues {
+            while let Some((_, line)) = queue.lines.front() {
+                if batch.bytes.len() + line.len() > PIPE_BUF {
+                    return;
+                }
+                let (kind, line) = queue.lines.pop_front().expect("a front line");
+                queue.bytes -= line.len();
+                batch.bytes.extend_from_slice(&line);
+                batch.counts.add(kind, 1);
+            }
+        }
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// The writer waits here for lines, or for the call to finish.
+    lines_queued: Condvar,
+    /// [`LogFlush::finish`] waits here for the writer.
+    writer_finished: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push(&self, kind: Kind, lane: Lane, line: Vec<u8>) {
+        let mut state = self.lock();
+        if line.len() > PIPE_BUF {
+            return state.lose(kind, 1, Loss::TooLong);
+        }
+        if state.closed {
+            return state.lose(kind, 1, Loss::Exit);
+        }
+        let queue = &mut state.queues[lane as usize];
+        if queue.bytes + line.len() > QUEUE_BYTES {
+            return state.lose(kind, 1, Loss::QueueFull);
+        }
+        queue.bytes += line.len();
+        queue.lines.push_back((kind, line));
+        if state.idle {
+            state.idle = false;
+            self.lines_queued.notify_one();
+        }
+    }
+}
+
+/// The [`MakeWriter`] the subscriber formats lines into: each line is
+/// queued for the writer thread, never written by the caller's thread.
+#[derive(Clone)]
+pub struct QueuedStderr {
+    shared: Arc<Shared>,
+}
+
+/// Ends the writer: see [`LogFlush::finish`].
+pub struct LogFlush {
+    shared: Arc<Shared>,
+}
+
+/// Starts the thread that writes the lines to standard error. The writer
+/// goes to the subscriber; the flush handle stays with `main`.
+pub fn stderr() -> io::Result<(QueuedStderr, LogFlush)> {
+    let shared = Arc::new(Shared {
+        state: Mutex::default(),
+        lines_queued: Condvar::new(),
+        writer_finished: Condvar::new(),
+    });
+    let writer = Arc::clone(&shared);
+    std::thread::Builder::new()
+        .name("log-writer".to_owned())
+        .spawn(move || write_lines(&writer, &mut Stderr, report))?;
+    Ok((
+        QueuedStderr {
+            shared: Arc::clone(&shared),
+        },
+        LogFlush { shared },
+    ))
+}
+
+impl LogFlush {
+    /// Writes what is queued until `deadline`, then, in its place, one line
+    /// counting what was not written; returns once the writer is done, or
+    /// shortly after `deadline` if the output takes nothing at all.
+    pub fn finish(&self, deadline: Instant) {
+        let mut state = self.shared.lock();
+        state.finish_by = Some(deadline);
+        self.shared.lines_queued.notify_one();
+        while !state.finished {
+            let left = deadline.saturating_duration_since(Instant::now()) + POLL_SLICE;
+            let (next, waited) = self
+                .shared
+                .writer_finished
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            if waited.timed_out() && Instant::now() >= deadline {
+                break;
+            }
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for QueuedStderr {
+    type Writer = Line<'a>;
+
+    fn make_writer(&'a self) -> Line<'a> {
+        self.line(Kind::Other, Lane::Service)
+    }
+
+    fn make_writer_for(&'a self, metadata: &Metadata<'_>) -> Line<'a> {
+        let (kind, lane) = Kind::of(metadata);
+        self.line(kind, lane)
+    }
+}
+
+impl QueuedStderr {
+    fn line(&self, kind: Kind, lane: Lane) -> Line<'_> {
+        Line {
+            shared: &self.shared,
+            kind,
+            lane,
+            bytes: Vec::new(),
+        }
+    }
+}
+
+/// One formatted line, queued whole when the subscriber drops it.
+pub struct Line<'a> {
+    shared: &'a Shared,
+    kind: Kind,
+    lane: Lane,
+    bytes: Vec<u8>,
+}
+
+impl Write for Line<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Line<'_> {
+    fn drop(&mut self) {
+        if !self.bytes.is_empty() {
+            let line = std::mem::take(&mut self.bytes);
+            self.shared.push(self.kind, self.lane, line);
+        }
+    }
+}
+
+/// Lines taken from the queues, to be written in one write.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    counts: Counts,
+}
+
+/// Where the writer writes: standard error, or a pipe in the tests.
+trait Output {
+    /// Waits up to `timeout` until a write of up to [`PIPE_BUF`] bytes
+    /// would not block; `false` if it still would.
+    fn wait_writable(&mut self, timeout: Duration) -> bool;
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
+}
+
+struct Stderr;
+
+impl Output for Stderr {
+    fn wait_writable(&mut self, timeout: Duration) -> bool {
+        wait_writable(2, timeout)
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        io::stderr().lock().write_all(bytes)
+    }
+}
+
+/// Whether file descriptor `fd` takes a write within `timeout`. For a pipe,
+/// "writable" means at least a page is free, so a write of up to
+/// [`PIPE_BUF`] bytes goes through whole without blocking.
+#[cfg(unix)]
+fn wait_writable(fd: i32, timeout: Duration) -> bool {
+    let mut poll = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: one valid pollfd, for the duration of the call.
+    match unsafe { libc::poll(&mut poll, 1, millis) } {
+        0 => false,
+        // Interrupted: look again. Any other error, or a hang-up, is for the
+        // write to report.
+        n if n < 0 => io::Error::last_os_error().kind() != io::ErrorKind::Interrupted,
+        _ => true,
+    }
+}
+
+#[cfg(not(unix))]
+fn wait_writable(_fd: i32, _timeout: Duration) -> bool {
+    true
+}
+
+/// The writer thread: takes batches of whole lines, high priority first, and
+/// writes each once the output takes it; reports what was lost; at the
+/// deadline [`LogFlush::finish`] set, counts what is left in one last line.
+fn write_lines(shared: &Shared, output: &mut impl Output, report: impl Fn(Counts, bool)) {
+    let mut batch = Batch::default();
+    let mut last_report = Instant::now();
+    let mut last_line_written = false;
+    loop {
+        let mut state = shared.lock();
+        while state.is_empty() {
+            let report_due =
+                !state.unreported.is_zero() && !state.closed && state.finish_by.is_none();
+            if report_due {
+                let lost = std::mem::take(&mut state.unreported);
+                drop(state);
+                report(lost, false);
+                last_report = Instant::now();
+                state = shared.lock();
+                continue;
+            }
+            if state.finish_by.is_some() {
+                if !state.unreported.is_zero() && !last_line_written {
+                    let lost = std::mem::take(&mut state.unreported);
+                    drop(state);
+                    report(lost, true);
+                    last_line_written = true;
+                    state = shared.lock();
+                    continue;
+                }
+                state.finished = true;
+                shared.writer_finished.notify_all();
+                return;
+            }
+            state.idle = true;
+            state = shared
+                .lines_queued
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if !state.unreported.is_zero()
+            && last_report.elapsed() >= REPORT_EVERY
+            && state.finish_by.is_none()
+        {
+            // The reader stays behind: say so now, ahead of the queue.
+            let lost = std::mem::take(&mut state.unreported);
+            drop(state);
+            report(lost, false);
+            last_report = Instant::now();
+            continue;
+        }
+        state.take(&mut batch);
+        drop(state);
+
+        match write_batch(shared, output, &batch.bytes, last_line_written) {
+            Ok(()) => {}
+            Err(Unwritten::Failed) => {
+                let mut state = shared.lock();
+                for kind in Kind::ALL {
+                    state.lose(kind, batch.counts.get(kind), Loss::WriteFailed);
+                }
+            }
+            Err(Unwritten::Deadline) => {
+                // Out of time: what is left is counted in the last line, and
+                // whatever comes after it is counted only in the metric.
+                let mut guard = shared.lock();
+                let state = &mut *guard;
+                let mut left = batch.counts;
+                for queue in &mut state.queues {
+                    let counts = queue.counts();
+                    for kind in Kind::ALL {
+                        left.add(kind, counts.get(kind));
+                    }
+                    *queue = Queue::default();
+                }
+                for kind in Kind::ALL {
+                    state.lose(kind, left.get(kind), Loss::Exit);
+                }
+                if last_line_written {
+                    state.finished = true;
+                    shared.writer_finished.notify_all();
+                    return;
+                }
+                let lost = std::mem::take(&mut state.unreported);
+                drop(guard);
+                report(lost, true);
+                last_line_written = true;
+                shared.lock().closed = true;
+            }
+        }
+        batch.bytes.clear();
+        batch.counts = Counts::default();
+    }
+}
+
+enum Unwritten {
+    Failed,
+    Deadline,
+}
+
+/// Writes `bytes` once the output takes them, or gives up at the deadline:
+/// the last line's time is kept for the last line.
+fn write_batch(
+    shared: &Shared,
+    output: &mut impl Output,
+    bytes: &[u8],
+    last_line: bool,
+) -> Result<(), Unwritten> {
+    loop {
+        let deadline = shared.lock().finish_by.map(|deadline| match last_line {
+            true => deadline,
+            false => deadline.checked_sub(LAST_LINE_TIME).unwrap_or(deadline),
+        });
+        let slice = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Unwritten::Deadline);
+                }
+                left.min(POLL_SLICE)
+            }
+            None => POLL_SLICE,
+        };
+        if output.wait_writable(slice) {
+            return output.write_all(bytes).map_err(|_| Unwritten::Failed);
+        }
+    }
+}
+
+/// The writer's line about lines it lost since the last one, emitted like
+/// any other event, in the lane written first.
+/// `exit` marks the last, written as the process exits.
+fn report(lost: Counts, exit: bool) {
+    tracing::warn!(
+        call = lost.get(Kind::Call),
+        audit = lost.get(Kind::Audit),
+        other = lost.get(Kind::Other),
+        exit,
+        "log lines lost: the log reader was behind"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// An output that takes bytes only while `open`.
+    #[derive(Clone, Default)]
+    struct Gate {
+        written: Arc<Mutex<Vec<u8>>>,
+        open: Arc<AtomicBool>,
+    }
+
+    impl Output for Gate {
+        fn wait_writable(&mut self, timeout: Duration) -> bool {
+            let open = self.open.load(Ordering::SeqCst);
+            if !open {
+                std::thread::sleep(timeout.min(Duration::from_millis(5)));
+            }
+            open
+        }
+
+        fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+            self.written.lock().unwrap().extend_from_slice(bytes);
+            Ok(())
+        }
+    }
+
+    impl Gate {
+        fn lines(&self) -> Vec<String> {
+            let written = String::from_utf8(self.written.lock().unwrap().clone()).unwrap();
+            assert!(
+                written.is_empty() || written.ends_with('\n'),
+                "no line is cut"
+            );
+            written.lines().map(str::to_owned).collect()
+        }
+    }
+
+    /// The writer's reports: what it lost, and whether at exit.
+    type Reports = Arc<Mutex<Vec<(Counts, bool)>>>;
+
+    /// A writer thread on `gate`, and its reports.
+    fn writer(gate: &Gate) -> (Arc<Shared>, Reports) {
+        let shared = Arc::new(Shared {
+            state: Mutex::default(),
+            lines_queued: Condvar::new(),
+            writer_finished: Condvar::new(),
+        });
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let (thread_shared, thread_reports) = (Arc::clone(&shared), Arc::clone(&reports));
+        let mut output = gate.clone();
+        std::thread::spawn(move || {
+            write_lines(&thread_shared, &mut output, |lost, exit| {
+                thread_reports.lock().unwrap().push((lost, exit));
+            })
+        });
+        (shared, reports)
+    }
+
+    fn finish(shared: &Arc<Shared>, within: Duration) {
+        LogFlush {
+            shared: Arc::clone(shared),
+        }
+        .finish(Instant::now() + within);
+    }
+
+    fn line(n: usize, kind: &str) -> Vec<u8> {
+        format!("{kind} {n:06} {}\n", "x".repeat(200)).into_bytes()
+    }
+
+    #[test]
+    fn audit_events_overtake_queued_call_lines_and_a_full_queue_sheds_only_its_own() {
+        let gate = Gate::default();
+        let (shared, reports) = writer(&gate);
+        let fit = QUEUE_BYTES / line(0, "call").len();
+        for n in 0..fit + 100 {
+            shared.push(Kind::Call, Lane::Calls, line(n, "call"));
+        }
+        for n in 0..10 {
+            shared.push(Kind::Audit, Lane::Audit, line(n, "audit"));
+        }
+        gate.open.store(true, Ordering::SeqCst);
+        finish(&shared, Duration::from_secs(30));
+
+        let lines = gate.lines();
+        let audits: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].starts_with("audit"))
+            .collect();
+        assert_eq!(audits.len(), 10, "no audit event is shed");
+        let per_write = PIPE_BUF / line(0, "call").len();
+        assert!(
+            audits[9] < 10 + per_write,
+            "audit events wait at most for the batch in hand: {audits:?}"
+        );
+        let calls = lines.iter().filter(|l| l.starts_with("call")).count() as u64;
+        let reports = reports.lock().unwrap();
+        let lost: u64 = reports.iter().map(|(lost, _)| lost.get(Kind::Call)).sum();
+        assert!(lost >= (100 - per_write) as u64, "{reports:?}");
+        assert_eq!(
+            calls + lost,
+            (fit + 100) as u64,
+            "every line written or counted"
+        );
+    }
+
+    #[test]
+    fn at_the_deadline_what_is_left_is_counted_in_the_last_line() {
+        let gate = Gate::default();
+        let (shared, reports) = writer(&gate);
+        for n in 0..100 {
+            shared.push(Kind::Call, Lane::Calls, line(n, "call"));
+        }
+        shared.push(Kind::Audit, Lane::Audit, line(0, "audit"));
+        shared.push(Kind::Other, Lane::Service, vec![b'y'; PIPE_BUF + 1]);
+
+        let started = Instant::now();
+        finish(&shared, Duration::from_millis(300));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "finish is bounded"
+        );
+        assert!(gate.lines().is_empty(), "the output took nothing");
+        let mut expected = Counts::default();
+        expected.add(Kind::Call, 100);
+        expected.add(Kind::Audit, 1);
+        expected.add(Kind::Other, 1);
+        assert_eq!(*reports.lock().unwrap(), vec![(expected, true)]);
+
+        shared.push(Kind::Call, Lane::Calls, line(0, "late"));
+        assert!(
+            shared.lock().is_empty(),
+            "after the last line, lines are counted"
+        );
+    }
+
+    #[test]
+    fn a_reader_that_catches_up_is_told_what_was_lost_and_finish_writes_everything() {
+        let gate = Gate::default();
+        let (shared, reports) = writer(&gate);
+        let fit = QUEUE_BYTES / line(0, "call").len();
+        for n in 0..fit + 100 {
+            shared.push(Kind::Call, Lane::Calls, line(n, "call"));
+        }
+        assert!(shared.lock().unreported.get(Kind::Call) > 0);
+        gate.open.store(true, Ordering::SeqCst);
+        while shared.lock().unreported.get(Kind::Call) > 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        shared.push(Kind::Other, Lane::Service, line(0, "after"));
+        finish(&shared, Duration::from_secs(30));
+        let reports = reports.lock().unwrap();
+        let lost: u64 = reports.iter().map(|(lost, _)| lost.get(Kind::Call)).sum();
+        assert!(!reports[0].1, "reported when the reader caught up");
+        let lines = gate.lines();
+        assert_eq!(lines.len() as u64 + lost, fit as u64 + 101);
+        assert!(lines.last().unwrap().starts_with("after"));
+    }
+}
