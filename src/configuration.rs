@@ -276,6 +276,15 @@ fn parse_body_timeout(value: &str) -> Result<Duration, String> {
     }
 }
 
+/// The audit summary window: at most an hour, so that a flood of refusals
+/// is told of while it matters.
+fn parse_audit_window(value: &str) -> Result<Duration, String> {
+    match parse_duration(value)? {
+        duration if duration <= Duration::from_secs(3600) => Ok(duration),
+        _ => Err("expected a duration of at most 1h".to_owned()),
+    }
+}
+
 /// A duration of at most a minute, for waits a call may spend.
 fn parse_short_duration(value: &str) -> Result<Duration, String> {
     match parse_duration(value)? {
@@ -333,6 +342,13 @@ pub struct LogSettings {
     /// `info,import_job_service=debug`.
     #[arg(long, env = "IMPORT_JOB_SERVICE_LOG_LEVEL", default_value = "info", value_parser = parse_log_filter)]
     pub log_level: String,
+
+    /// Refusals identical to one already written in this window (same
+    /// caller or peer address, method, user pool and reason) are counted,
+    /// not written, and one line per kind gives the count when the window
+    /// closes. `0s` writes every refusal.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_AUDIT_SUMMARY_WINDOW", default_value = "10s", value_parser = parse_audit_window)]
+    pub audit_summary_window: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

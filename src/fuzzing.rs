@@ -39,6 +39,7 @@ use tonic_types::StatusExt;
 use tower::{Layer, Service};
 
 use crate::{
+    audit::AuditTrail,
     auth::{
         Authorizer, Caller, Identity, Proof,
         jwt::{self, JwtSettings, KeySet},
@@ -128,9 +129,16 @@ fn auth_layers() -> &'static (AuthenticateLayer, AuthorizeLayer) {
             policy: Some(Arc::new(policy.expect("the README's policy parses"))),
             jwt: None,
         });
+        let audit = Arc::new(AuditTrail::new(Duration::ZERO));
         (
-            AuthenticateLayer::new(Arc::clone(&authorizer), Arc::default()),
-            AuthorizeLayer::new(authorizer, MAX_MESSAGE_BYTES, BODY_TIMEOUT, Arc::default()),
+            AuthenticateLayer::new(Arc::clone(&authorizer), Arc::clone(&audit), Arc::default()),
+            AuthorizeLayer::new(
+                authorizer,
+                audit,
+                MAX_MESSAGE_BYTES,
+                BODY_TIMEOUT,
+                Arc::default(),
+            ),
         )
     })
 }

@@ -15,6 +15,7 @@
 //! [`configuration`] holds the flags, [`telemetry`] the logging, and
 //! [`emulator`] a Cognito emulator for running without an AWS account.
 
+pub mod audit;
 pub mod auth;
 pub mod cognito;
 pub mod configuration;

@@ -11,6 +11,7 @@ use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 
 use crate::{
+    audit::AuditTrail,
     auth::{
         Authorizer, Jwt,
         jwt::{JwtSettings, KeySet},
@@ -73,6 +74,7 @@ pub struct Application {
 pub struct Service {
     pub import_jobs: ImportJobs,
     pub authorizer: Arc<Authorizer>,
+    pub audit: Arc<AuditTrail>,
     pub tls: Option<Tls>,
     pub limits: LimitSettings,
     pub metrics: Arc<Metrics>,
@@ -150,6 +152,7 @@ impl Application {
             service: Service {
                 import_jobs: ImportJobs::new(cognito, rate_limit, Arc::clone(&metrics)),
                 authorizer: Arc::new(authorizer),
+                audit: Arc::new(AuditTrail::new(settings.log.audit_summary_window)),
                 tls,
                 limits: settings.limits.clone(),
                 metrics,
@@ -277,6 +280,7 @@ pub async fn serve(
         // no identity is refused at once and holds nothing.
         .layer(AuthenticateLayer::new(
             Arc::clone(authorizer),
+            Arc::clone(&service.audit),
             Arc::clone(metrics),
         ))
         // Before the global limit, so a caller over its allowance is told so,
@@ -289,12 +293,14 @@ pub async fn serve(
         // nothing of what exists.
         .layer(AuthorizeLayer::new(
             Arc::clone(authorizer),
+            Arc::clone(&service.audit),
             limits.max_request_bytes as usize,
             limits.request_body_timeout,
             Arc::clone(metrics),
         ))
         .into_inner();
 
+    let _audit_windows = AuditWindows::start(Arc::clone(&service.audit));
     let (drain, drained) = oneshot::channel::<()>();
     let drained = async {
         let _ = drained.await;
@@ -358,6 +364,40 @@ pub async fn serve(
             );
             Ok(())
         }
+    }
+}
+
+/// Closes the audit trail's summary windows while the server runs, and the
+/// last one when it stops, so no repeated refusal goes uncounted.
+struct AuditWindows {
+    audit: Arc<AuditTrail>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl AuditWindows {
+    fn start(audit: Arc<AuditTrail>) -> Self {
+        let window = audit.window();
+        let closing = Arc::clone(&audit);
+        let task = tokio::spawn(async move {
+            if window.is_zero() {
+                return;
+            }
+            let mut windows =
+                tokio::time::interval_at(tokio::time::Instant::now() + window, window);
+            windows.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                windows.tick().await;
+                closing.write_repeats();
+            }
+        });
+        Self { audit, task }
+    }
+}
+
+impl Drop for AuditWindows {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.audit.write_repeats();
     }
 }
 

@@ -19,7 +19,7 @@
 //!    audit trail).
 //! 6. The policy decides; a denial is PERMISSION_DENIED, before the handler
 //!    runs, so it reveals nothing about whether the pool or job exists.
-//! 7. One audit event records the decision (target `audit`), and the handler
+//! 7. One audit event records the decision (`audit`), and the handler
 //!    receives the [`Caller`] in the request's extensions.
 //!
 //! The policy names callers by their identities as plain strings, whichever
@@ -40,13 +40,10 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use http::HeaderMap;
 
-use crate::{
-    telemetry::loggable,
-    tls::{ClientCertificate, TlsConnectionInfo},
-};
+use crate::tls::{ClientCertificate, TlsConnectionInfo};
 use jwt::{JwtSettings, KeySet, TokenError};
 use mtls::CertificateError;
-use policy::{Decision, Policy};
+use policy::Policy;
 use reload::{Reload, Reloadable};
 
 /// The method whose request names a user pool.
@@ -280,61 +277,6 @@ impl Authorizer {
                     .policy
                     .as_ref()
                     .is_none_or(|policy| !policy.current().restricts_reflection()))
-    }
-}
-
-/// Records an authorization decision (target `audit`): who, what, on which
-/// pool and job, and the rule that decided.
-pub fn audit(
-    caller: &Caller,
-    method: &str,
-    user_pool_id: Option<&str>,
-    job_id: Option<&str>,
-    decision: &Decision,
-    policy: &str,
-) {
-    let outcome = match decision {
-        Decision::Allow { .. } => "allow",
-        Decision::Deny { .. } => "deny",
-    };
-    tracing::info!(
-        target: "audit",
-        caller = %caller,
-        proof = %caller.proofs(),
-        method,
-        user_pool_id = user_pool_id.map(loggable),
-        job_id = job_id.map(loggable),
-        decision = outcome,
-        rule = decision.rule(),
-        policy,
-        "authorization decision"
-    );
-}
-
-/// Records a call refused before the policy could decide (target `audit`):
-/// one that proved no identity (`caller` is `None`), or whose message did
-/// not arrive whole and in time. `reason` is the answer's ErrorInfo reason.
-pub fn audit_refused(caller: Option<&Caller>, method: &str, reason: &str, rule: &str) {
-    match caller {
-        Some(caller) => tracing::info!(
-            target: "audit",
-            caller = %caller,
-            proof = %caller.proofs(),
-            method,
-            decision = "deny",
-            reason,
-            rule,
-            "authorization decision"
-        ),
-        None => tracing::info!(
-            target: "audit",
-            caller = "unauthenticated",
-            method,
-            decision = "deny",
-            reason,
-            rule,
-            "authorization decision"
-        ),
     }
 }
 

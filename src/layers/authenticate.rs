@@ -15,9 +15,10 @@ use http::{Request, Response};
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
-use super::BoxFuture;
+use super::{Audited, BoxFuture, peer};
 use crate::{
-    auth::{self, Authorizer, Caller, HEALTH_PREFIX},
+    audit::{self, AuditTrail},
+    auth::{Authorizer, Caller, HEALTH_PREFIX},
     error::ApiError,
     metrics::Metrics,
     tls::TlsConnectionInfo,
@@ -26,13 +27,15 @@ use crate::{
 #[derive(Clone)]
 pub struct AuthenticateLayer {
     authorizer: Arc<Authorizer>,
+    audit: Arc<AuditTrail>,
     metrics: Arc<Metrics>,
 }
 
 impl AuthenticateLayer {
-    pub fn new(authorizer: Arc<Authorizer>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(authorizer: Arc<Authorizer>, audit: Arc<AuditTrail>, metrics: Arc<Metrics>) -> Self {
         Self {
             authorizer,
+            audit,
             metrics,
         }
     }
@@ -90,8 +93,16 @@ where
                 self.layer
                     .metrics
                     .decision("unauthenticated", failure.reason());
-                auth::audit_refused(None, path, failure.reason(), "authentication");
-                let response = Status::from(ApiError::Unauthenticated(failure)).into_http();
+                let call = audit::Call {
+                    caller: None,
+                    peer: peer(&request).map(|peer| peer.ip()),
+                    method: path,
+                };
+                self.layer
+                    .audit
+                    .refused(&call, failure.reason(), "authentication");
+                let mut response = Status::from(ApiError::Unauthenticated(failure)).into_http();
+                response.extensions_mut().insert(Audited);
                 Box::pin(std::future::ready(Ok(response)))
             }
         }

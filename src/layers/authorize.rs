@@ -21,10 +21,11 @@ use prost::Message;
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
-use super::BoxFuture;
+use super::{Audited, BoxFuture, peer};
 use crate::{
+    audit::{self, AuditTrail},
     auth::{
-        self, Authorizer, Caller, MessageFailure, STOP_PATH,
+        Authorizer, Caller, MessageFailure, STOP_PATH,
         policy::{Call, Decision},
     },
     error::ApiError,
@@ -35,6 +36,7 @@ use crate::{
 #[derive(Clone)]
 pub struct AuthorizeLayer {
     authorizer: Arc<Authorizer>,
+    audit: Arc<AuditTrail>,
     /// StopUserImportJob messages larger than this are refused unread.
     max_message_bytes: usize,
     /// How long the message may take to arrive.
@@ -45,12 +47,14 @@ pub struct AuthorizeLayer {
 impl AuthorizeLayer {
     pub fn new(
         authorizer: Arc<Authorizer>,
+        audit: Arc<AuditTrail>,
         max_message_bytes: usize,
         body_timeout: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             authorizer,
+            audit,
             max_message_bytes,
             body_timeout,
             metrics,
@@ -104,7 +108,11 @@ where
         Box::pin(async move {
             match authorize(&layer, request).await {
                 Ok(request) => inner.call(request).await,
-                Err(error) => Ok(Status::from(error).into_http()),
+                Err(error) => {
+                    let mut response = Status::from(error).into_http();
+                    response.extensions_mut().insert(Audited);
+                    Ok(response)
+                }
             }
         })
     }
@@ -122,6 +130,12 @@ async fn authorize(
         .get::<Caller>()
         .cloned()
         .unwrap_or_default();
+    let peer = peer(&request).map(|peer| peer.ip());
+    let call = audit::Call {
+        caller: Some(&caller),
+        peer,
+        method: &path,
+    };
 
     let (request, message) = if path == STOP_PATH {
         let read = read_stop_request(request, layer.max_message_bytes, layer.body_timeout).await;
@@ -129,7 +143,9 @@ async fn authorize(
             Ok((request, message)) => (request, Some(message)),
             Err(failure) => {
                 layer.metrics.decision("refused", failure.reason());
-                auth::audit_refused(Some(&caller), &path, failure.reason(), "request-message");
+                layer
+                    .audit
+                    .refused(&call, failure.reason(), "request-message");
                 return Err(ApiError::Message(failure));
             }
         }
@@ -143,7 +159,9 @@ async fn authorize(
         let decision = Decision::Allow {
             rule: "insecure-allow-unauthenticated".to_owned(),
         };
-        auth::audit(&caller, &path, user_pool_id, job_id, &decision, "");
+        layer
+            .audit
+            .decision(&call, user_pool_id, job_id, &decision, "");
         layer.metrics.decision("allow", decision.rule());
         return Ok(request);
     };
@@ -167,14 +185,9 @@ async fn authorize(
         user_pool_id,
         header: &header,
     });
-    auth::audit(
-        &caller,
-        &path,
-        user_pool_id,
-        job_id,
-        &decision,
-        &policy.name,
-    );
+    layer
+        .audit
+        .decision(&call, user_pool_id, job_id, &decision, &policy.name);
     let outcome = match decision {
         Decision::Allow { .. } => "allow",
         Decision::Deny { .. } => "deny",

@@ -3,27 +3,26 @@
 //! The span carries the method, the peer's address, the caller once
 //! authenticated and, recorded by the handler as it learns them, the user
 //! pool, job, region and AWS request id; the event at the end
-//! adds the gRPC code and the latency. Only ids, codes and timings are
+//! adds the gRPC code and the latency. A call refused with an audit event
+//! (see `audit`) gets no call line: that event is its one line. Only ids, codes and timings are
 //! recorded: never metadata or message bodies, which hold tokens and
 //! pre-signed URLs. The same end counts the call in the metrics.
 
 use std::{
-    net::SocketAddr,
     sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
 
 use http::{Request, Response};
-use tonic::{Code, transport::server::TcpConnectInfo};
+use tonic::Code;
 use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
 
-use super::BoxFuture;
+use super::{Audited, BoxFuture, peer};
 use crate::{
     error::code_name,
     metrics::{CallLabels, MethodLabels, Metrics},
-    tls::TlsConnectionInfo,
 };
 
 /// The methods the server hosts. Any other path is counted as `other`, so
@@ -113,6 +112,10 @@ where
             async move {
                 let result = call.await;
                 match &result {
+                    // Its audit event is the refusal's one line.
+                    Ok(response) if response.extensions().get::<Audited>().is_some() => {
+                        event.count(code_name(response_code(response)));
+                    }
                     Ok(response) => event.log(code_name(response_code(response))),
                     Err(error) => {
                         tracing::warn!(%error, latency_ms = event.latency_ms(), "call failed in transport");
@@ -124,16 +127,6 @@ where
             .instrument(span),
         )
     }
-}
-
-/// The address the call's connection comes from: for the audit trail of
-/// calls that prove no identity, and to tell apart callers that share one.
-fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
-    let extensions = request.extensions();
-    extensions
-        .get::<TcpConnectInfo>()
-        .or_else(|| extensions.get::<TlsConnectionInfo>().map(|info| &info.tcp))
-        .and_then(TcpConnectInfo::remote_addr)
 }
 
 /// The end-of-call event and count. A call the client cancels is dropped

@@ -1,0 +1,197 @@
+//! The audit trail: one event per authorization decision, on the `audit`
+//! target, which the log writer queues apart from call lines and writes
+//! first (see `telemetry::writer`).
+//!
+//! A refused call is recorded by its audit event alone: the call line is
+//! not written as well. And a flood of identical refusals is summarized:
+//! the first of a kind in each window (`--audit-summary-window`) is written
+//! in full, the identical ones that follow are counted, and one
+//! `authorization decisions repeated` line gives their number when the
+//! window closes. Identical means the same caller (for a caller that proved
+//! no identity, the same peer address), method, user pool, reason and rule.
+//! So a flood costs two lines per kind and window rather than one per call,
+//! and every call is still accounted for. Allowed calls are always written
+//! one by one.
+
+use std::{
+    collections::HashMap,
+    mem,
+    net::IpAddr,
+    sync::{Mutex, PoisonError},
+    time::Duration,
+};
+
+use crate::{
+    auth::{Caller, policy::Decision},
+    telemetry::loggable,
+};
+
+/// Kinds of refusal counted per window, at most: past it, a new kind is
+/// written in full every time, so the summary never costs unbounded memory.
+const MAX_KINDS: usize = 4096;
+
+/// What a refusal says, but for its job id: refusals that say the same are
+/// summarized.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Refusal {
+    caller: String,
+    peer: Option<IpAddr>,
+    method: String,
+    user_pool_id: Option<String>,
+    reason: &'static str,
+    rule: String,
+}
+
+/// Who makes a call, from where, and to which method.
+pub struct Call<'a> {
+    /// `None` when the caller proved no identity.
+    pub caller: Option<&'a Caller>,
+    pub peer: Option<IpAddr>,
+    pub method: &'a str,
+}
+
+pub struct AuditTrail {
+    /// Zero: every refusal is written in full.
+    window: Duration,
+    /// Refusals written in full this window, with how many identical ones
+    /// followed.
+    repeats: Mutex<HashMap<Refusal, u64>>,
+}
+
+impl AuditTrail {
+    pub fn new(window: Duration) -> Self {
+        Self {
+            window,
+            repeats: Mutex::default(),
+        }
+    }
+
+    /// How often [`AuditTrail::write_repeats`] is to be called; zero if never.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// Records the policy's decision on a call.
+    pub fn decision(
+        &self,
+        call: &Call<'_>,
+        user_pool_id: Option<&str>,
+        job_id: Option<&str>,
+        decision: &Decision,
+        policy: &str,
+    ) {
+        let user_pool_id = user_pool_id.map(loggable);
+        let job_id = job_id.map(loggable);
+        let caller = call.caller.cloned().unwrap_or_default();
+        if let Decision::Deny { .. } = decision
+            && self.is_repeat(call, user_pool_id, "CALLER_NOT_ALLOWED", decision.rule())
+        {
+            return;
+        }
+        let outcome = match decision {
+            Decision::Allow { .. } => "allow",
+            Decision::Deny { .. } => "deny",
+        };
+        tracing::info!(
+            target: "audit",
+            caller = %caller,
+            proof = %caller.proofs(),
+            method = call.method,
+            user_pool_id,
+            job_id,
+            decision = outcome,
+            rule = decision.rule(),
+            policy,
+            "authorization decision"
+        );
+    }
+
+    /// Records a call refused before the policy could decide: one that
+    /// proved no identity, or whose message did not arrive whole and in
+    /// time. `reason` is the answer's ErrorInfo reason; `rule`, the step
+    /// that refused it.
+    pub fn refused(&self, call: &Call<'_>, reason: &'static str, rule: &'static str) {
+        if self.is_repeat(call, None, reason, rule) {
+            return;
+        }
+        match call.caller {
+            Some(caller) => tracing::info!(
+                target: "audit",
+                caller = %caller,
+                proof = %caller.proofs(),
+                method = call.method,
+                decision = "deny",
+                reason,
+                rule,
+                "authorization decision"
+            ),
+            None => tracing::info!(
+                target: "audit",
+                caller = "unauthenticated",
+                method = call.method,
+                decision = "deny",
+                reason,
+                rule,
+                "authorization decision"
+            ),
+        }
+    }
+
+    /// Whether an identical refusal was written this window, counting this
+    /// one if so.
+    fn is_repeat(
+        &self,
+        call: &Call<'_>,
+        user_pool_id: Option<&str>,
+        reason: &'static str,
+        rule: &str,
+    ) -> bool {
+        if self.window.is_zero() {
+            return false;
+        }
+        let refusal = Refusal {
+            caller: call
+                .caller
+                .map_or_else(|| "unauthenticated".to_owned(), ToString::to_string),
+            peer: call.peer,
+            method: call.method.to_owned(),
+            user_pool_id: user_pool_id.map(str::to_owned),
+            reason,
+            rule: rule.to_owned(),
+        };
+        let mut repeats = self.repeats.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = repeats.get_mut(&refusal) {
+            *count += 1;
+            return true;
+        }
+        if repeats.len() < MAX_KINDS {
+            repeats.insert(refusal, 0);
+        }
+        false
+    }
+
+    /// Closes the window: one line for each kind of refusal that was
+    /// repeated in it.
+    pub fn write_repeats(&self) {
+        let repeats = mem::take(&mut *self.repeats.lock().unwrap_or_else(PoisonError::into_inner));
+        let window_s = self.window.as_secs_f64();
+        for (refusal, repeated) in repeats {
+            if repeated == 0 {
+                continue;
+            }
+            tracing::info!(
+                target: "audit",
+                caller = refusal.caller,
+                peer = refusal.peer.map(tracing::field::display),
+                method = refusal.method,
+                user_pool_id = refusal.user_pool_id,
+                decision = "deny",
+                reason = refusal.reason,
+                rule = refusal.rule,
+                repeated,
+                window_s,
+                "authorization decisions repeated"
+            );
+        }
+    }
+}
