@@ -1,6 +1,8 @@
-//! The audit trail: one event per authorization decision, on the `audit`
-//! target, which the log writer queues apart from call lines and writes
-//! first (see `telemetry::writer`).
+//! The audit trail: one event per decision to serve a call or not, on the
+//! `audit` target, which the log writer queues apart from call lines and
+//! writes before them (see `telemetry::writer`). The decisions are the
+//! policy's, and the refusals that come before it: a caller that proved no
+//! identity, a call over a limit, a message that did not arrive whole.
 //!
 //! A refused call is recorded by its audit event alone: the call line is
 //! not written as well. And a flood of identical refusals is summarized:
@@ -107,9 +109,9 @@ impl AuditTrail {
     }
 
     /// Records a call refused before the policy could decide: one that
-    /// proved no identity, or whose message did not arrive whole and in
-    /// time. `reason` is the answer's ErrorInfo reason; `rule`, the step
-    /// that refused it.
+    /// proved no identity, was over a limit, or whose message did not arrive
+    /// whole and in time. `reason` is the answer's ErrorInfo reason; `rule`,
+    /// the step or limit that refused it.
     pub fn refused(&self, call: &Call<'_>, reason: &'static str, rule: &'static str) {
         if self.is_repeat(call, None, reason, rule) {
             return;

@@ -285,9 +285,14 @@ pub async fn serve(
         ))
         // Before the global limit, so a caller over its allowance is told so,
         // and takes no global place even for an instant.
-        .layer(CallerLimitLayer::new(limits.max_calls_in_flight_per_caller))
+        .layer(
+            CallerLimitLayer::new(limits.max_calls_in_flight_per_caller)
+                .audited(Arc::clone(&service.audit)),
+        )
         // Before any work that waits (the message, Cognito).
-        .layer(InFlightLimitLayer::new(limits.max_calls_in_flight))
+        .layer(
+            InFlightLimitLayer::new(limits.max_calls_in_flight).audited(Arc::clone(&service.audit)),
+        )
         // Last, as it waits for the message (within the body timeout) that
         // the policy needs: a denied call reaches no handler and learns
         // nothing of what exists.

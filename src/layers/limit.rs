@@ -28,8 +28,9 @@ use http::{Request, Response};
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
-use super::BoxFuture;
+use super::{Audited, BoxFuture, peer};
 use crate::{
+    audit::{self, AuditTrail},
     auth::{Caller, HEALTH_PREFIX},
     error::ApiError,
 };
@@ -48,6 +49,11 @@ impl InFlightLimitLayer {
             count: Arc::default(),
         }
     }
+
+    /// The layer, recording its refusals in `audit`.
+    pub fn audited(self, audit: Arc<AuditTrail>) -> Audit<Self> {
+        Audit { limit: self, audit }
+    }
 }
 
 /// One call's place under the global limit, given back when dropped.
@@ -56,17 +62,6 @@ pub struct Slot(Arc<AtomicU32>);
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl<S> Layer<S> for InFlightLimitLayer {
-    type Service = Limited<S, InFlightLimitLayer>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Limited {
-            inner,
-            limit: self.clone(),
-        }
     }
 }
 
@@ -90,6 +85,11 @@ impl CallerLimitLayer {
             counts: Arc::default(),
         }
     }
+
+    /// The layer, recording its refusals in `audit`.
+    pub fn audited(self, audit: Arc<AuditTrail>) -> Audit<Self> {
+        Audit { limit: self, audit }
+    }
 }
 
 /// One call's place in its caller's allowance, given back when dropped.
@@ -110,13 +110,23 @@ impl Drop for CallerSlot {
     }
 }
 
-impl<S> Layer<S> for CallerLimitLayer {
-    type Service = Limited<S, CallerLimitLayer>;
+/// A limit as a layer: a call it refuses is answered at once, and the
+/// refusal is the call's audit event (so it has one line, and a flood of
+/// them is summarized like any refusal).
+#[derive(Clone)]
+pub struct Audit<L> {
+    limit: L,
+    audit: Arc<AuditTrail>,
+}
+
+impl<S, L: Clone> Layer<S> for Audit<L> {
+    type Service = Limited<S, L>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Limited {
             inner,
-            limit: self.clone(),
+            limit: self.limit.clone(),
+            audit: Arc::clone(&self.audit),
         }
     }
 }
@@ -126,6 +136,16 @@ impl<S> Layer<S> for CallerLimitLayer {
 pub enum Refusal {
     Overloaded,
     CallerOverLimit(u32),
+}
+
+impl Refusal {
+    /// The ErrorInfo reason of the answer, and the limit's flag.
+    fn reason_and_rule(self) -> (&'static str, &'static str) {
+        match self {
+            Refusal::Overloaded => ("SERVICE_OVERLOADED", "max-calls-in-flight"),
+            Refusal::CallerOverLimit(_) => ("CALLER_OVER_LIMIT", "max-calls-in-flight-per-caller"),
+        }
+    }
 }
 
 impl From<Refusal> for ApiError {
@@ -190,6 +210,7 @@ impl Admit for CallerLimitLayer {
 pub struct Limited<S, L> {
     inner: S,
     limit: L,
+    audit: Arc<AuditTrail>,
 }
 
 impl<S, L> Service<Request<Body>> for Limited<S, L>
@@ -217,7 +238,15 @@ where
                 })
             }
             Err(refusal) => {
-                let response = Status::from(ApiError::from(refusal)).into_http();
+                let (reason, rule) = refusal.reason_and_rule();
+                let call = audit::Call {
+                    caller: request.extensions().get::<Caller>(),
+                    peer: peer(&request).map(|peer| peer.ip()),
+                    method: request.uri().path(),
+                };
+                self.audit.refused(&call, reason, rule);
+                let mut response = Status::from(ApiError::from(refusal)).into_http();
+                response.extensions_mut().insert(Audited);
                 Box::pin(async move { Ok(response) })
             }
         }
