@@ -55,8 +55,8 @@ pub const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// make room for it.
 pub const LAST_LINE_TIME: Duration = Duration::from_millis(500);
 
-/// How long a wait for the output to take bytes lasts before the writer
-/// looks again at whether it must finish.
+/// While finishing, how long a wait for the output to take bytes lasts
+/// before the writer looks at the clock again.
 const POLL_SLICE: Duration = Duration::from_millis(100);
 
 /// Lines lost, by kind and why: every value comes from the enums below.
@@ -499,8 +499,11 @@ enum Unwritten {
     Deadline,
 }
 
-/// Writes `bytes` once the output takes them, or gives up at the deadline:
-/// the last line's time is kept for the last line.
+/// Writes `bytes`. Until the writer must finish, the write simply blocks
+/// until the output takes them: a write of at most [`PIPE_BUF`] bytes to a
+/// pipe is done whole or not at all, so one still blocked at exit cuts
+/// nothing. Once finishing, it waits for room only until the deadline (less
+/// the last line's time, but for the last line).
 fn write_batch(
     shared: &Shared,
     output: &mut impl Output,
@@ -508,21 +511,18 @@ fn write_batch(
     last_line: bool,
 ) -> Result<(), Unwritten> {
     loop {
-        let deadline = shared.lock().finish_by.map(|deadline| match last_line {
+        let Some(deadline) = shared.lock().finish_by else {
+            return output.write_all(bytes).map_err(|_| Unwritten::Failed);
+        };
+        let deadline = match last_line {
             true => deadline,
             false => deadline.checked_sub(LAST_LINE_TIME).unwrap_or(deadline),
-        });
-        let slice = match deadline {
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(Unwritten::Deadline);
-                }
-                left.min(POLL_SLICE)
-            }
-            None => POLL_SLICE,
         };
-        if output.wait_writable(slice) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Unwritten::Deadline);
+        }
+        if output.wait_writable(left.min(POLL_SLICE)) {
             return output.write_all(bytes).map_err(|_| Unwritten::Failed);
         }
     }
@@ -563,7 +563,11 @@ mod tests {
             open
         }
 
+        /// Blocks while the gate is closed, as a write to a full pipe does.
         fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+            while !self.open.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             self.written.lock().unwrap().extend_from_slice(bytes);
             Ok(())
         }
@@ -590,15 +594,20 @@ mod tests {
             lines_queued: Condvar::new(),
             writer_finished: Condvar::new(),
         });
+        let reports = start_writer(&shared, gate);
+        (shared, reports)
+    }
+
+    fn start_writer(shared: &Arc<Shared>, gate: &Gate) -> Reports {
         let reports = Arc::new(Mutex::new(Vec::new()));
-        let (thread_shared, thread_reports) = (Arc::clone(&shared), Arc::clone(&reports));
+        let (thread_shared, thread_reports) = (Arc::clone(shared), Arc::clone(&reports));
         let mut output = gate.clone();
         std::thread::spawn(move || {
             write_lines(&thread_shared, &mut output, |lost, exit| {
                 thread_reports.lock().unwrap().push((lost, exit));
             })
         });
-        (shared, reports)
+        reports
     }
 
     fn finish(shared: &Arc<Shared>, within: Duration) {
@@ -650,14 +659,21 @@ mod tests {
     #[test]
     fn at_the_deadline_what_is_left_is_counted_in_the_last_line() {
         let gate = Gate::default();
-        let (shared, reports) = writer(&gate);
+        let shared = Arc::new(Shared {
+            state: Mutex::default(),
+            lines_queued: Condvar::new(),
+            writer_finished: Condvar::new(),
+        });
         for n in 0..100 {
             shared.push(Kind::Call, Lane::Calls, line(n, "call"));
         }
         shared.push(Kind::Audit, Lane::Audit, line(0, "audit"));
         shared.push(Kind::Other, Lane::Service, vec![b'y'; PIPE_BUF + 1]);
 
+        // Finishing from its first write, which the output never takes.
         let started = Instant::now();
+        shared.lock().finish_by = Some(started + Duration::from_millis(300));
+        let reports = start_writer(&shared, &gate);
         finish(&shared, Duration::from_millis(300));
         assert!(
             started.elapsed() < Duration::from_secs(2),
