@@ -28,8 +28,9 @@ use crate::{
     telemetry::loggable,
 };
 
-/// Kinds of refusal counted per window, at most: past it, a new kind is
-/// written in full every time, so the summary never costs unbounded memory.
+/// Kinds of refusal counted per window, at most: past it, refusals of a new
+/// kind are only counted, all together, so that neither the summary's memory
+/// nor the lines a flood from many addresses writes are unbounded.
 const MAX_KINDS: usize = 4096;
 
 /// What a refusal says, but for its job id: refusals that say the same are
@@ -55,9 +56,16 @@ pub struct Call<'a> {
 pub struct AuditTrail {
     /// Zero: every refusal is written in full.
     window: Duration,
-    /// Refusals written in full this window, with how many identical ones
-    /// followed.
-    repeats: Mutex<HashMap<Refusal, u64>>,
+    repeats: Mutex<Repeats>,
+}
+
+/// This window's refusals.
+#[derive(Default)]
+struct Repeats {
+    /// Kinds written in full, with how many identical ones followed.
+    kinds: HashMap<Refusal, u64>,
+    /// Refusals of kinds past [`MAX_KINDS`], written not at all.
+    beyond: u64,
 }
 
 impl AuditTrail {
@@ -98,7 +106,7 @@ impl AuditTrail {
             target: "audit",
             caller = %caller,
             proof = %caller.proofs(),
-            method = call.method,
+            method = loggable(call.method),
             user_pool_id,
             job_id,
             decision = outcome,
@@ -121,7 +129,7 @@ impl AuditTrail {
                 target: "audit",
                 caller = %caller,
                 proof = %caller.proofs(),
-                method = call.method,
+                method = loggable(call.method),
                 decision = "deny",
                 reason,
                 rule,
@@ -130,7 +138,7 @@ impl AuditTrail {
             None => tracing::info!(
                 target: "audit",
                 caller = "unauthenticated",
-                method = call.method,
+                method = loggable(call.method),
                 decision = "deny",
                 reason,
                 rule,
@@ -156,28 +164,40 @@ impl AuditTrail {
                 .caller
                 .map_or_else(|| "unauthenticated".to_owned(), ToString::to_string),
             peer: call.peer,
-            method: call.method.to_owned(),
+            method: loggable(call.method).to_owned(),
             user_pool_id: user_pool_id.map(str::to_owned),
             reason,
             rule: rule.to_owned(),
         };
         let mut repeats = self.repeats.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = repeats.get_mut(&refusal) {
+        if let Some(count) = repeats.kinds.get_mut(&refusal) {
             *count += 1;
             return true;
         }
-        if repeats.len() < MAX_KINDS {
-            repeats.insert(refusal, 0);
+        if repeats.kinds.len() >= MAX_KINDS {
+            repeats.beyond += 1;
+            return true;
         }
+        repeats.kinds.insert(refusal, 0);
         false
     }
 
     /// Closes the window: one line for each kind of refusal that was
-    /// repeated in it.
+    /// repeated in it, and one for the refusals of kinds past the limit.
     pub fn write_repeats(&self) {
         let repeats = mem::take(&mut *self.repeats.lock().unwrap_or_else(PoisonError::into_inner));
         let window_s = self.window.as_secs_f64();
-        for (refusal, repeated) in repeats {
+        if repeats.beyond > 0 {
+            tracing::warn!(
+                target: "audit",
+                decision = "deny",
+                repeated = repeats.beyond,
+                kinds_written = MAX_KINDS,
+                window_s,
+                "authorization decisions of further kinds, counted only: more kinds of refusal in the window than are written one by one"
+            );
+        }
+        for (refusal, repeated) in repeats.kinds {
             if repeated == 0 {
                 continue;
             }
@@ -195,5 +215,56 @@ impl AuditTrail {
                 "authorization decisions repeated"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(address: u32) -> Call<'static> {
+        Call {
+            caller: None,
+            peer: Some(IpAddr::from(address.to_be_bytes())),
+            method: "/importjob.v1.ImportJobService/StopUserImportJob",
+        }
+    }
+
+    #[test]
+    fn identical_refusals_are_counted_and_kinds_past_the_bound_only_counted() {
+        let audit = AuditTrail::new(Duration::from_secs(10));
+        let refused = |address: u32| {
+            audit.is_repeat(
+                &from(address),
+                None,
+                "CREDENTIALS_MISSING",
+                "authentication",
+            )
+        };
+        assert!(!refused(1), "the first is written");
+        assert!(refused(1) && refused(1), "the same again is counted");
+        assert!(!audit.is_repeat(&from(1), None, "TOKEN_EXPIRED", "authentication"));
+        for address in 2..MAX_KINDS as u32 {
+            assert!(!refused(address));
+        }
+        assert!(
+            refused(u32::MAX),
+            "past the bound, a new kind is counted only"
+        );
+        {
+            let repeats = audit.repeats.lock().unwrap();
+            assert_eq!(repeats.kinds.len(), MAX_KINDS);
+            assert_eq!(repeats.beyond, 1);
+            assert_eq!(repeats.kinds.values().sum::<u64>(), 2);
+        }
+        audit.write_repeats();
+        assert!(audit.repeats.lock().unwrap().kinds.is_empty());
+        assert!(!refused(1), "a new window writes the first again");
+
+        let every = AuditTrail::new(Duration::ZERO);
+        assert!(
+            !every.is_repeat(&from(1), None, "R", "r")
+                && !every.is_repeat(&from(1), None, "R", "r")
+        );
     }
 }

@@ -23,6 +23,7 @@ use super::{Audited, BoxFuture, peer};
 use crate::{
     error::code_name,
     metrics::{CallLabels, MethodLabels, Metrics},
+    telemetry::loggable,
 };
 
 /// The methods the server hosts. Any other path is counted as `other`, so
@@ -81,7 +82,7 @@ where
         let method = request.uri().path().to_owned();
         let span = tracing::info_span!(
             "call",
-            method = %method,
+            method = loggable(&method),
             peer = peer(&request).map(tracing::field::display),
             caller = Empty,
             user_pool_id = Empty,

@@ -55,6 +55,11 @@ pub const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// make room for it.
 pub const LAST_LINE_TIME: Duration = Duration::from_millis(500);
 
+/// How long the writer, woken by a line, waits for more before writing:
+/// the delay a line may see on an idle service, against a wake-up and a
+/// write per line under load.
+const GATHER: Duration = Duration::from_millis(1);
+
 /// While finishing, how long a wait for the output to take bytes lasts
 /// before the writer looks at the clock again.
 const POLL_SLICE: Duration = Duration::from_millis(100);
@@ -142,14 +147,62 @@ impl Counts {
     }
 }
 
-/// Whole lines waiting, oldest first, and their size.
+/// Whole lines waiting, oldest first: their bytes one after the other in
+/// one buffer (no allocation per line), and each one's kind and length.
 #[derive(Default)]
 struct Queue {
-    lines: VecDeque<(Kind, Vec<u8>)>,
-    bytes: usize,
+    bytes: Vec<u8>,
+    /// Where the oldest line begins in `bytes`.
+    start: usize,
+    lines: VecDeque<(Kind, usize)>,
 }
 
 impl Queue {
+    /// Bytes held at rest: a busy moment's buffer is given back, but for
+    /// this much.
+    const KEPT_CAPACITY: usize = 64 * 1024;
+
+    fn queued_bytes(&self) -> usize {
+        self.bytes.len() - self.start
+    }
+
+    fn push(&mut self, kind: Kind, line: &[u8]) {
+        self.bytes.extend_from_slice(line);
+        self.lines.push_back((kind, line.len()));
+    }
+
+    /// Moves whole lines into `batch` while they fit in [`PIPE_BUF`];
+    /// whether it took every line.
+    fn take(&mut self, batch: &mut Batch) -> bool {
+        while let Some(&(kind, length)) = self.lines.front() {
+            if batch.bytes.len() + length > PIPE_BUF {
+                // Behind: drop the written half, so the buffer stays within
+                // twice the queue's bound.
+                if self.start > self.bytes.len() / 2 {
+                    self.bytes.drain(..self.start);
+                    self.start = 0;
+                }
+                return false;
+            }
+            batch
+                .bytes
+                .extend_from_slice(&self.bytes[self.start..self.start + length]);
+            batch.counts.add(kind, 1);
+            self.start += length;
+            self.lines.pop_front();
+        }
+        self.clear();
+        true
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.bytes.shrink_to(Self::KEPT_CAPACITY);
+        self.start = 0;
+        self.lines.clear();
+        self.lines.shrink_to(Self::KEPT_CAPACITY / 256);
+    }
+
     fn counts(&self) -> Counts {
         let mut counts = Counts::default();
         for (kind, _) in &self.lines {
@@ -193,14 +246,8 @@ impl State {
     /// bytes.
     fn take(&mut self, batch: &mut Batch) {
         for queue in &mut self.queues {
-            while let Some((_, line)) = queue.lines.front() {
-                if batch.bytes.len() + line.len() > PIPE_BUF {
-                    return;
-                }
-                let (kind, line) = queue.lines.pop_front().expect("a front line");
-                queue.bytes -= line.len();
-                batch.bytes.extend_from_slice(&line);
-                batch.counts.add(kind, 1);
+            if !queue.take(batch) {
+                return;
             }
         }
     }
@@ -219,7 +266,7 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn push(&self, kind: Kind, lane: Lane, line: Vec<u8>) {
+    fn push(&self, kind: Kind, lane: Lane, line: &[u8]) {
         let mut state = self.lock();
         if line.len() > PIPE_BUF {
             return state.lose(kind, 1, Loss::TooLong);
@@ -228,11 +275,10 @@ impl Shared {
             return state.lose(kind, 1, Loss::Exit);
         }
         let queue = &mut state.queues[lane as usize];
-        if queue.bytes + line.len() > QUEUE_BYTES {
+        if queue.queued_bytes() + line.len() > QUEUE_BYTES {
             return state.lose(kind, 1, Loss::QueueFull);
         }
-        queue.bytes += line.len();
-        queue.lines.push_back((kind, line));
+        queue.push(kind, line);
         if state.idle {
             state.idle = false;
             self.lines_queued.notify_one();
@@ -275,13 +321,13 @@ pub fn stderr() -> io::Result<(QueuedStderr, LogFlush)> {
 impl LogFlush {
     /// Writes what is queued until `deadline`, then, in its place, one line
     /// counting what was not written; returns once the writer is done, or
-    /// shortly after `deadline` if the output takes nothing at all.
+    /// at `deadline` if the output takes nothing at all.
     pub fn finish(&self, deadline: Instant) {
         let mut state = self.shared.lock();
         state.finish_by = Some(deadline);
         self.shared.lines_queued.notify_one();
         while !state.finished {
-            let left = deadline.saturating_duration_since(Instant::now()) + POLL_SLICE;
+            let left = deadline.saturating_duration_since(Instant::now());
             let (next, waited) = self
                 .shared
                 .writer_finished
@@ -314,22 +360,32 @@ impl QueuedStderr {
             shared: &self.shared,
             kind,
             lane,
-            bytes: Vec::new(),
+            pending: Vec::new(),
         }
     }
 }
 
-/// One formatted line, queued whole when the subscriber drops it.
+/// One formatted line, queued whole. The subscriber writes each line in
+/// one `write`, which goes straight to the queue; a line that came in
+/// pieces is put together first.
 pub struct Line<'a> {
     shared: &'a Shared,
     kind: Kind,
     lane: Lane,
-    bytes: Vec<u8>,
+    pending: Vec<u8>,
 }
 
 impl Write for Line<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.bytes.extend_from_slice(buf);
+        if self.pending.is_empty() && buf.ends_with(b"\n") {
+            self.shared.push(self.kind, self.lane, buf);
+        } else {
+            self.pending.extend_from_slice(buf);
+            if self.pending.ends_with(b"\n") {
+                self.shared.push(self.kind, self.lane, &self.pending);
+                self.pending.clear();
+            }
+        }
         Ok(buf.len())
     }
 
@@ -340,9 +396,8 @@ impl Write for Line<'_> {
 
 impl Drop for Line<'_> {
     fn drop(&mut self) {
-        if !self.bytes.is_empty() {
-            let line = std::mem::take(&mut self.bytes);
-            self.shared.push(self.kind, self.lane, line);
+        if !self.pending.is_empty() {
+            self.shared.push(self.kind, self.lane, &self.pending);
         }
     }
 }
@@ -438,6 +493,13 @@ fn write_lines(shared: &Shared, output: &mut impl Output, report: impl Fn(Counts
                 .lines_queued
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            if state.finish_by.is_none() {
+                // Woken by a line: let the lines that follow it gather, so
+                // that under load one wake-up and one write carry many.
+                drop(state);
+                std::thread::sleep(GATHER);
+                state = shared.lock();
+            }
         }
         if !state.unreported.is_zero()
             && last_report.elapsed() >= REPORT_EVERY
@@ -472,7 +534,7 @@ fn write_lines(shared: &Shared, output: &mut impl Output, report: impl Fn(Counts
                     for kind in Kind::ALL {
                         left.add(kind, counts.get(kind));
                     }
-                    *queue = Queue::default();
+                    queue.clear();
                 }
                 for kind in Kind::ALL {
                     state.lose(kind, left.get(kind), Loss::Exit);
@@ -627,10 +689,10 @@ mod tests {
         let (shared, reports) = writer(&gate);
         let fit = QUEUE_BYTES / line(0, "call").len();
         for n in 0..fit + 100 {
-            shared.push(Kind::Call, Lane::Calls, line(n, "call"));
+            shared.push(Kind::Call, Lane::Calls, &line(n, "call"));
         }
         for n in 0..10 {
-            shared.push(Kind::Audit, Lane::Audit, line(n, "audit"));
+            shared.push(Kind::Audit, Lane::Audit, &line(n, "audit"));
         }
         gate.open.store(true, Ordering::SeqCst);
         finish(&shared, Duration::from_secs(30));
@@ -665,10 +727,10 @@ mod tests {
             writer_finished: Condvar::new(),
         });
         for n in 0..100 {
-            shared.push(Kind::Call, Lane::Calls, line(n, "call"));
+            shared.push(Kind::Call, Lane::Calls, &line(n, "call"));
         }
-        shared.push(Kind::Audit, Lane::Audit, line(0, "audit"));
-        shared.push(Kind::Other, Lane::Service, vec![b'y'; PIPE_BUF + 1]);
+        shared.push(Kind::Audit, Lane::Audit, &line(0, "audit"));
+        shared.push(Kind::Other, Lane::Service, &[b'y'; PIPE_BUF + 1]);
 
         // Finishing from its first write, which the output never takes.
         let started = Instant::now();
@@ -686,7 +748,7 @@ mod tests {
         expected.add(Kind::Other, 1);
         assert_eq!(*reports.lock().unwrap(), vec![(expected, true)]);
 
-        shared.push(Kind::Call, Lane::Calls, line(0, "late"));
+        shared.push(Kind::Call, Lane::Calls, &line(0, "late"));
         assert!(
             shared.lock().is_empty(),
             "after the last line, lines are counted"
@@ -699,14 +761,14 @@ mod tests {
         let (shared, reports) = writer(&gate);
         let fit = QUEUE_BYTES / line(0, "call").len();
         for n in 0..fit + 100 {
-            shared.push(Kind::Call, Lane::Calls, line(n, "call"));
+            shared.push(Kind::Call, Lane::Calls, &line(n, "call"));
         }
         assert!(shared.lock().unreported.get(Kind::Call) > 0);
         gate.open.store(true, Ordering::SeqCst);
         while shared.lock().unreported.get(Kind::Call) > 0 {
             std::thread::sleep(Duration::from_millis(5));
         }
-        shared.push(Kind::Other, Lane::Service, line(0, "after"));
+        shared.push(Kind::Other, Lane::Service, &line(0, "after"));
         finish(&shared, Duration::from_secs(30));
         let reports = reports.lock().unwrap();
         let lost: u64 = reports.iter().map(|(lost, _)| lost.get(Kind::Call)).sum();
