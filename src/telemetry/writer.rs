@@ -15,7 +15,9 @@
 //! - **Nothing is lost silently.** Each line let go is counted in
 //!   `log_lines_lost_total{kind, reason}`, and the writer says how many it
 //!   lost in a line of its own as soon as the reader catches up (and at
-//!   least every [`REPORT_EVERY`] while it does not).
+//!   least every [`REPORT_EVERY`] while it does not); but for lines the
+//!   output refused (a closed pipe, a full disk), which only the metric
+//!   counts, as a line about them would be refused too.
 //! - **No line is ever cut.** Lines are written whole, in writes of at most
 //!   [`PIPE_BUF`] bytes, which a pipe takes whole or not at all; a longer
 //!   line (none of the service's is: caller values are cut at 64
@@ -233,7 +235,14 @@ impl State {
     }
 
     fn lose(&mut self, kind: Kind, n: u64, loss: Loss) {
-        self.unreported.add(kind, n);
+        if n == 0 {
+            return;
+        }
+        // A line about lines the output refused (a closed pipe, a full
+        // disk) would be refused too, and make another: the metric says it.
+        if !matches!(loss, Loss::WriteFailed) {
+            self.unreported.add(kind, n);
+        }
         LOST_LINES
             .get_or_create(&LostLabels {
                 kind: kind.label(),
@@ -455,7 +464,7 @@ fn wait_writable(_fd: i32, _timeout: Duration) -> bool {
     true
 }
 
-/// The writer thread: takes batches of whole lines, high priority first, and
+/// The writer thread: takes batches of whole lines, lane by lane, and
 /// writes each once the output takes it; reports what was lost; at the
 /// deadline [`LogFlush::finish`] set, counts what is left in one last line.
 fn write_lines(shared: &Shared, output: &mut impl Output, report: impl Fn(Counts, bool)) {
@@ -753,6 +762,51 @@ mod tests {
             shared.lock().is_empty(),
             "after the last line, lines are counted"
         );
+    }
+
+    /// An output whose reader is gone.
+    struct Closed;
+
+    impl Output for Closed {
+        fn wait_writable(&mut self, _timeout: Duration) -> bool {
+            true
+        }
+
+        fn write_all(&mut self, _bytes: &[u8]) -> io::Result<()> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn lines_a_closed_output_refuses_are_counted_not_reported_in_more_lines() {
+        let shared = Arc::new(Shared {
+            state: Mutex::default(),
+            lines_queued: Condvar::new(),
+            writer_finished: Condvar::new(),
+        });
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let (thread_shared, thread_reports) = (Arc::clone(&shared), Arc::clone(&reports));
+        std::thread::spawn(move || {
+            write_lines(&thread_shared, &mut Closed, |lost, exit| {
+                thread_reports.lock().unwrap().push((lost, exit));
+            })
+        });
+        let refused = || {
+            LOST_LINES
+                .get_or_create(&LostLabels {
+                    kind: "audit",
+                    reason: "write_failed",
+                })
+                .get()
+        };
+        let before = refused();
+        for n in 0..10 {
+            shared.push(Kind::Audit, Lane::Audit, &line(n, "audit"));
+        }
+        finish(&shared, Duration::from_secs(5));
+        assert!(shared.lock().finished, "the writer ends");
+        assert!(refused() >= before + 10);
+        assert!(reports.lock().unwrap().is_empty(), "no line about them");
     }
 
     #[test]
