@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Checks the AWS regions in src/cognito.rs against the AWS SDK's endpoint rules.
+"""Checks the AWS regions in src/regions.rs against the AWS SDK's endpoint rules.
 
 The service takes a user pool id's prefix as its region only if it is one of
-the regions the SDK's partitions name (`AWS_REGIONS` in src/cognito.rs), so
+the regions the SDK's partitions name (`AWS_REGIONS` in src/regions.rs), so
 that callers cannot make it build clients, buckets or metric series for names
 of their choosing. This script reads the partitions JSON built into the
 aws-sdk-cognitoidentityprovider version in Cargo.lock and fails if the list
@@ -47,7 +47,7 @@ def sdk_regions():
 
 
 def listed_regions():
-    text = open(os.path.join(ROOT, "src", "cognito.rs"), encoding="utf-8").read()
+    text = open(os.path.join(ROOT, "src", "regions.rs"), encoding="utf-8").read()
     block = re.search(r"pub const AWS_REGIONS: &\[&str\] = &\[(.*?)\];", text, re.S).group(1)
     return re.findall(r'"([^"]+)"', block)
 
@@ -58,7 +58,7 @@ def main():
     if listed == expected:
         print(f"AWS_REGIONS: {len(listed)} regions, as aws-sdk-cognitoidentityprovider {version} knows them")
         return 0
-    print(f"AWS_REGIONS in src/cognito.rs differs from aws-sdk-cognitoidentityprovider {version}:")
+    print(f"AWS_REGIONS in src/regions.rs differs from aws-sdk-cognitoidentityprovider {version}:")
     print("  missing:", sorted(set(expected) - set(listed)))
     print("  not known to the SDK:", sorted(set(listed) - set(expected)))
     print("the list to paste:")

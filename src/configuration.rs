@@ -298,7 +298,7 @@ fn parse_short_duration(value: &str) -> Result<Duration, String> {
 pub struct AwsSettings {
     /// Send every call to this AWS region instead of the region a user pool id
     /// begins with (`us-east-1` in `us-east-1_AbC123`).
-    #[arg(long, env = "IMPORT_JOB_SERVICE_AWS_REGION", value_parser = crate::cognito::Cognito::parse_region)]
+    #[arg(long, env = "IMPORT_JOB_SERVICE_AWS_REGION", value_parser = crate::regions::parse_region)]
     pub aws_region: Option<String>,
 
     /// Regions, comma-separated, that a user pool id may begin with beside
@@ -306,7 +306,7 @@ pub struct AwsSettings {
     /// pool id that begins with any other name is answered NOT_FOUND
     /// (USER_POOL_REGION_UNKNOWN) without calling Cognito.
     #[arg(long, env = "IMPORT_JOB_SERVICE_AWS_EXTRA_REGIONS", value_delimiter = ',',
-          value_parser = crate::cognito::Cognito::parse_region)]
+          value_parser = crate::regions::parse_region)]
     pub aws_extra_regions: Vec<String>,
 
     /// Longest time one call to Cognito may take, retries included. The

@@ -28,6 +28,7 @@ pub mod health;
 pub mod layers;
 pub mod metrics;
 pub mod rate_limit;
+pub mod regions;
 pub mod service;
 pub mod startup;
 pub mod telemetry;
