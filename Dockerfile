@@ -7,6 +7,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto ./proto
 COPY src ./src
+# The workspace's other crate: importjobctl, the command-line client.
+COPY crates ./crates
 # Cargo.toml names these targets; the build does not compile them.
 COPY benches ./benches
 COPY tests ./tests

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes src/bin/importjobctl/east_asian_width.rs: the code points the AWS
+"""Writes crates/importjobctl/src/east_asian_width.rs: the code points the AWS
 CLI's table output counts as two columns wide (East Asian width W, F or A,
 by Python's unicodedata, which the AWS CLI uses).
 
@@ -10,7 +10,7 @@ import os
 import unicodedata
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "src", "bin", "importjobctl", "east_asian_width.rs")
+OUT = os.path.join(ROOT, "crates", "importjobctl", "src", "east_asian_width.rs")
 
 
 def ranges():

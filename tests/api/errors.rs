@@ -14,7 +14,7 @@ use tonic::Code;
 
 use crate::helpers::{
     LOGS, TestApp, details, request_id_of, spawn_app, spawn_app_connected, spawn_app_with,
-    static_credentials,
+    static_credentials, wait_for,
 };
 
 const COGNITO: &str = "cognito-idp.amazonaws.com";
@@ -438,18 +438,6 @@ async fn a_cancelled_call_drops_its_aws_request_and_is_logged() {
         .find(|line| line["fields"]["message"] == "call finished")
         .expect("a cancelled call is logged");
     assert_eq!(event["fields"]["code"], "CANCELLED");
-}
-
-/// Waits up to two seconds for `condition`.
-pub async fn wait_for(condition: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !condition() {
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "condition not met within 2s"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// Statuses the service's own code does not make (tonic's for an unknown

@@ -40,10 +40,7 @@ use tokio::runtime::Handle;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::StatusExt;
 
-use crate::{
-    errors::wait_for,
-    helpers::{TestApp, details, request, spawn_app_with},
-};
+use crate::helpers::{TestApp, details, request, spawn_app_with, wait_for};
 
 const COGNITO: &str = "cognito-idp.amazonaws.com";
 const SERVICE: &str = "importjob.v1.ImportJobService";

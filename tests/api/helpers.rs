@@ -5,7 +5,7 @@ use std::{
     io::Write,
     net::SocketAddr,
     sync::{Arc, LazyLock, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
@@ -308,4 +308,16 @@ pub fn resident_bytes(process: &str) -> u64 {
         .and_then(|n| n.trim().parse().ok())
         .expect("VmRSS in kB");
     kib * 1024
+}
+
+/// Waits up to two seconds for `condition`.
+pub async fn wait_for(condition: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "condition not met within 2s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

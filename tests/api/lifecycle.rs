@@ -7,10 +7,7 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::{
-    errors::wait_for,
-    helpers::{channel, spawn_app},
-};
+use crate::helpers::{channel, spawn_app, wait_for};
 
 const SERVICE: &str = "importjob.v1.ImportJobService";
 

@@ -10,8 +10,7 @@ use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::{
-    errors::wait_for,
-    helpers::{channel, details, spawn_app_with},
+    helpers::{channel, details, spawn_app_with, wait_for},
     metrics::{get, sample},
 };
 

@@ -4,7 +4,6 @@
 
 mod auth;
 mod binary;
-mod cli;
 mod errors;
 mod faults;
 mod goodput;

@@ -5,12 +5,6 @@
 use std::{net::IpAddr, path::Path, time::Duration};
 
 use http::Uri;
-use import_job_service::{
-    error::{AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY, SERVICE_DOMAIN},
-    proto::{
-        StopUserImportJobRequest, UserImportJob, import_job_service_client::ImportJobServiceClient,
-    },
-};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use tonic::{
     Code, Status,
@@ -19,7 +13,14 @@ use tonic::{
 };
 use tonic_types::StatusExt;
 
-use crate::{args::Global, input::Request};
+use crate::{
+    api::{
+        AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY, SERVICE_DOMAIN, StopUserImportJobRequest,
+        UserImportJob, import_job_service_client::ImportJobServiceClient,
+    },
+    args::Global,
+    input::Request,
+};
 
 /// Environment variable that may hold the bearer token itself.
 pub const TOKEN_ENV: &str = "IMPORTJOBCTL_TOKEN";

@@ -9,11 +9,13 @@
 //! [`call`] the trip to the service, and [`output`] (with [`table`]) what is
 //! printed.
 
+mod api;
 mod args;
 mod call;
 mod east_asian_width;
 mod input;
 mod output;
+mod scalar;
 mod table;
 
 use std::{io::Write, process::ExitCode};

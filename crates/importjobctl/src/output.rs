@@ -7,13 +7,14 @@
 
 use std::fmt::Write as _;
 
-use import_job_service::proto::{UserImportJob, UserImportJobStatus};
 use jiff::{Timestamp, tz::TimeZone};
 use serde_json::{Map, Value, json};
 
 use crate::{
+    api::{UserImportJob, UserImportJobStatus},
     args::{Output, TimestampFormat},
     input::InvalidInput,
+    scalar::{is_scalar, python_str},
     table,
 };
 
@@ -282,22 +283,6 @@ pub fn render(value: &Value, format: Output, command: &str) -> String {
         }
         Output::Table => table::render(command, value, table::terminal_width()),
     }
-}
-
-/// A scalar as Python's `str()` writes it, which is what the AWS CLI's text
-/// and table output show.
-pub fn python_str(value: &Value) -> String {
-    match value {
-        Value::Null => "None".to_owned(),
-        Value::Bool(true) => "True".to_owned(),
-        Value::Bool(false) => "False".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-pub fn is_scalar(value: &Value) -> bool {
-    !matches!(value, Value::Object(_) | Value::Array(_))
 }
 
 /// The AWS CLI's text output: one line per object, its scalars sorted by

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{
     east_asian_width::WIDE,
-    output::{is_scalar, python_str},
+    scalar::{is_scalar, python_str},
 };
 
 /// The width of stdout's terminal, or 80 when it is not a terminal.

@@ -41,6 +41,26 @@ impl Files {
         self.dir.path().join(name).display().to_string()
     }
 
+    /// Writes a server certificate `pki` issued for localhost, its key and
+    /// `pki`'s CA as the client CA, and returns the flags that serve TLS
+    /// with them and ask for client certificates.
+    pub fn tls_service(&self, pki: &Pki) -> Vec<String> {
+        let server = pki.server();
+        self.write("server.pem", &server.cert);
+        self.write("server.key", &server.key);
+        self.write("ca.pem", &pki.ca_pem());
+        [
+            "--tls-cert",
+            &self.path("server.pem"),
+            "--tls-key",
+            &self.path("server.key"),
+            "--client-ca",
+            &self.path("ca.pem"),
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
     /// Writes `policy` and a JWKS of the signers' keys, and returns the
     /// flags for a service that takes tokens (over plaintext) under that
     /// policy.

@@ -20,11 +20,7 @@ use serde_json::json;
 use tonic::{Code, Request, Response, Status, metadata::MetadataValue, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
-use crate::{
-    cli::importjobctl,
-    errors::wait_for,
-    helpers::{LOGS, TestApp, details, request, spawn_app_with},
-};
+use crate::helpers::{LOGS, TestApp, details, request, spawn_app_with, wait_for};
 use fixtures::*;
 
 const SERVICE: &str = "importjob.v1.ImportJobService";
@@ -95,46 +91,19 @@ impl Secured {
     async fn start_with(policy: &str, extra: &[&str]) -> Self {
         let files = Files::new();
         let pki = Pki::new("Test CA");
-        let server = pki.server();
-        files.write("server.pem", &server.cert);
-        files.write("server.key", &server.key);
-        files.write("ca.pem", &pki.ca_pem());
-        files.write("policy.json", policy);
         let (rsa, ec, ed) = (
             Signer::new("rsa-1", Algorithm::RS256),
             Signer::new("ec-1", Algorithm::ES256),
             Signer::new("ed-1", Algorithm::EdDSA),
         );
-        files.write("jwks.json", &jwks(&[&rsa, &ec, &ed]));
-        let (policy, cert, key, ca, jwks) = (
-            files.path("policy.json"),
-            files.path("server.pem"),
-            files.path("server.key"),
-            files.path("ca.pem"),
-            files.path("jwks.json"),
-        );
-        let args = [
-            &[
-                "--auth-policy",
-                &policy,
-                "--tls-cert",
-                &cert,
-                "--tls-key",
-                &key,
-                "--client-ca",
-                &ca,
-                "--jwks",
-                &jwks,
-                "--jwt-issuer",
-                ISSUER,
-                "--jwt-audience",
-                AUDIENCE,
-                "--auth-reload-interval",
-                "50ms",
-            ][..],
-            extra,
-        ]
-        .concat();
+        let mut flags = files.tls_service(&pki);
+        flags.extend(files.token_service(policy, &[&rsa, &ec, &ed]));
+        let args: Vec<&str> = flags
+            .iter()
+            .map(String::as_str)
+            .chain(["--auth-reload-interval", "50ms"])
+            .chain(extra.iter().copied())
+            .collect();
         let app = spawn_app_with(&args).await;
         for pool in [BILLING_POOL, DEMO_POOL] {
             for id in ["import-target", "import-second"] {
@@ -889,119 +858,4 @@ async fn a_changed_jwks_is_swapped_in() {
         .files
         .write("jwks.json", &jwks(&[&secured.rsa, &rotated]));
     wait_for_code(&secured, &caller, BILLING_POOL, Code::Ok).await;
-}
-
-#[tokio::test]
-async fn importjobctl_calls_with_a_client_certificate_or_a_token_file() {
-    let secured = Secured::start(POLICY).await;
-    let files = &secured.files;
-    let billing = secured.pki.client(&["spiffe://corp.test/billing"], None);
-    files.write("billing.pem", &billing.cert);
-    files.write("billing.key", &billing.key);
-    files.write("token", &secured.ed.sign(&claims("billing-batch")));
-    let endpoint = format!("https://{}", secured.app.addr);
-    let tls = [
-        "--ca-bundle",
-        &files.path("ca.pem"),
-        "--tls-server-name",
-        "localhost",
-    ];
-    let stop = |job: &'static str| {
-        [
-            "stop-user-import-job",
-            "--user-pool-id",
-            BILLING_POOL,
-            "--job-id",
-            job,
-        ]
-    };
-
-    let (cert, key) = (files.path("billing.pem"), files.path("billing.key"));
-    let with_cert = [
-        &tls[..],
-        &["--client-cert", &cert, "--client-key", &key],
-        &stop("import-target"),
-    ]
-    .concat();
-    let output = importjobctl(&endpoint, &with_cert, &[]).await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("\"Status\": \"Stopped\""), "{stdout}");
-
-    let token_file = files.path("token");
-    let with_token = [
-        &tls[..],
-        &["--token-file", &token_file],
-        &stop("import-second"),
-    ]
-    .concat();
-    let output = importjobctl(&endpoint, &with_token, &[]).await;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let token = std::fs::read_to_string(&token_file).unwrap();
-    assert!(
-        !LOGS.text().contains(&token),
-        "the token never reaches a log line"
-    );
-
-    // The token from the environment, for a pool the caller does not own.
-    let elsewhere = [
-        &tls[..],
-        &[
-            "stop-user-import-job",
-            "--user-pool-id",
-            DEMO_POOL,
-            "--job-id",
-            "import-target",
-        ],
-    ]
-    .concat();
-    let output = importjobctl(
-        &endpoint,
-        &elsewhere,
-        &[("IMPORTJOBCTL_TOKEN", token.as_str())],
-    )
-    .await;
-    assert_eq!(output.status.code(), Some(254));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        "\nAn error occurred (CALLER_NOT_ALLOWED) when calling the StopUserImportJob operation: \
-         the caller is not allowed to call /importjob.v1.ImportJobService/StopUserImportJob for this request\n"
-    );
-
-    // A CA that did not sign the service's certificate fails the handshake;
-    // a file with no certificate in it is a configuration error.
-    files.write("other-ca.pem", &Pki::new("Other CA").ca_pem());
-    files.write("not-a-ca.pem", "not a certificate\n");
-    for (ca, code, says) in [
-        ("other-ca.pem", 255, "SSL validation failed for https://"),
-        ("not-a-ca.pem", 253, "no PEM certificate in it"),
-    ] {
-        let ca = files.path(ca);
-        let args = [
-            &["--ca-bundle", &ca, "--tls-server-name", "localhost"][..],
-            &stop("import-target"),
-        ]
-        .concat();
-        let output = importjobctl(&endpoint, &args, &[]).await;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(code), "{stderr}");
-        assert!(stderr.contains(says), "{stderr}");
-    }
-
-    let anonymous = [&tls[..], &stop("import-target")].concat();
-    let output = importjobctl(&endpoint, &anonymous, &[]).await;
-    assert_eq!(output.status.code(), Some(254));
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("An error occurred (CREDENTIALS_MISSING)"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }

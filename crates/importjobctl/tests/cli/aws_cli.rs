@@ -12,10 +12,7 @@ use std::{
 
 use import_job_service::emulator::{DEMO_POOL, Fault, JobStatus};
 
-use crate::{
-    errors::wait_for,
-    helpers::{TestApp, spawn_app},
-};
+use crate::helpers::{TestApp, spawn_app, wait_for};
 
 const IMPORTJOBCTL: &str = env!("CARGO_BIN_EXE_importjobctl");
 
