@@ -63,15 +63,18 @@ impl From<std::io::Error> for StartupError {
 /// A bound, ready-to-run service.
 pub struct Application {
     listener: TcpListener,
+    /// Reloads the policy, key and certificate files while the application
+    /// lives.
+    _reloading: reload::Watching,
     metrics_listener: Option<TcpListener>,
-    service: Service,
+    service: Hosted,
     shutdown_grace: Duration,
     emulator: Option<Emulator>,
 }
 
 /// What [`serve`] hosts: the handler, the authorization in front of it, TLS
 /// if configured, the limits, and the metrics they all record into.
-pub struct Service {
+pub struct Hosted {
     pub import_jobs: ImportJobs,
     pub authorizer: Arc<Authorizer>,
     pub audit: Arc<AuditTrail>,
@@ -130,7 +133,7 @@ impl Application {
         };
         let mut watched = authorizer.files();
         watched.extend(tls.as_ref().map(Tls::reloadable));
-        reload::watch(watched, settings.auth.auth_reload_interval);
+        let reloading = reload::watch(watched, settings.auth.auth_reload_interval)?;
         let listener = TcpListener::bind(settings.listen).await?;
         let metrics_listener = match settings.metrics_listen {
             Some(addr) => Some(TcpListener::bind(addr).await?),
@@ -148,8 +151,9 @@ impl Application {
         );
         Ok(Self {
             listener,
+            _reloading: reloading,
             metrics_listener,
-            service: Service {
+            service: Hosted {
                 import_jobs: ImportJobs::new(cognito, rate_limit, Arc::clone(&metrics)),
                 authorizer: Arc::new(authorizer),
                 audit: Arc::new(AuditTrail::new(settings.log.audit_summary_window)),
@@ -244,7 +248,7 @@ impl Application {
 /// accepting, and calls in flight get `grace` to finish.
 pub async fn serve(
     listener: TcpListener,
-    service: Service,
+    service: Hosted,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {

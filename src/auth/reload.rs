@@ -127,15 +127,18 @@ impl<T: Send + Sync + 'static> Reload for Reloadable<T> {
     }
 }
 
-/// Reloads `files` every `interval` and on SIGHUP, until the process ends.
-/// SIGHUP is caught even with no file to reload, where it is logged and
-/// ignored: its default action would end the process.
-pub fn watch(files: Vec<Arc<dyn Reload>>, interval: Duration) {
+/// Reloads `files` every `interval` and on SIGHUP, until the returned
+/// guard is dropped. SIGHUP is caught even with no file to reload, where it
+/// is logged and ignored: its default action would end the process. So the
+/// service does not start if it cannot catch it.
+pub fn watch(files: Vec<Arc<dyn Reload>>, interval: Duration) -> std::io::Result<Watching> {
     // Registered before returning: a SIGHUP's default action ends the
     // process, so one that came before the task first ran would kill it.
     #[cfg(unix)]
-    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    tokio::spawn(async move {
+    let mut hangups = Some(tokio::signal::unix::signal(
+        tokio::signal::unix::SignalKind::hangup(),
+    )?);
+    let task = tokio::spawn(async move {
         // The files were just loaded: the first check is one interval away.
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -163,4 +166,14 @@ pub fn watch(files: Vec<Arc<dyn Reload>>, interval: Duration) {
             }
         }
     });
+    Ok(Watching(task))
+}
+
+/// The reloading task of [`watch`], ended when dropped.
+pub struct Watching(tokio::task::JoinHandle<()>);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
