@@ -7,7 +7,10 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use tonic::{Code, Status, metadata::MetadataValue};
+use tonic::{
+    Code, Status,
+    metadata::{MetadataMap, MetadataValue},
+};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
@@ -190,10 +193,16 @@ impl From<ApiError> for Status {
             }
         };
         let mut status = Status::with_error_details(code, message, details);
-        if let Some(value) = request_id.and_then(|id| MetadataValue::try_from(id).ok()) {
-            status.metadata_mut().insert(REQUEST_ID_KEY, value);
-        }
+        insert_request_id(status.metadata_mut(), request_id.as_deref());
         status
+    }
+}
+
+/// Puts the id AWS gave the request in an answer's metadata
+/// ([`REQUEST_ID_KEY`]), the same whether the call succeeded or failed.
+pub fn insert_request_id(metadata: &mut MetadataMap, request_id: Option<&str>) {
+    if let Some(value) = request_id.and_then(|id| MetadataValue::try_from(id).ok()) {
+        metadata.insert(REQUEST_ID_KEY, value);
     }
 }
 

@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
-use tonic::{Request, Response, Status, metadata::MetadataValue};
+use tonic::{Request, Response, Status};
 use tracing::Span;
 
 use crate::{
     auth::Caller,
     cognito::{Cognito, CognitoError},
-    error::{ApiError, REQUEST_ID_KEY},
+    error::{ApiError, insert_request_id},
     layers::deadline::CallDeadline,
     metrics::Metrics,
     proto::{
@@ -101,12 +101,7 @@ impl ImportJobService for ImportJobs {
                 let mut response = Response::new(StopUserImportJobResponse {
                     user_import_job: Some(stopped.job),
                 });
-                if let Some(value) = stopped
-                    .request_id
-                    .and_then(|id| MetadataValue::try_from(id).ok())
-                {
-                    response.metadata_mut().insert(REQUEST_ID_KEY, value);
-                }
+                insert_request_id(response.metadata_mut(), stopped.request_id.as_deref());
                 Ok(response)
             }
             Err(error) => {
