@@ -194,7 +194,7 @@ impl AuditTrail {
                 repeated = repeats.beyond,
                 kinds_written = MAX_KINDS,
                 window_s,
-                "authorization decisions of further kinds, counted only: more kinds of refusal in the window than are written one by one"
+                "refusals of further kinds, counted only"
             );
         }
         for (refusal, repeated) in repeats.kinds {
