@@ -2,11 +2,11 @@
 //!
 //! The span carries the method, the peer's address, the caller once
 //! authenticated and, recorded by the handler as it learns them, the user
-//! pool, job, region and AWS request id; the event at the end
-//! adds the gRPC code and the latency. A call refused with an audit event
-//! (see `audit`) gets no call line: that event is its one line. Only ids, codes and timings are
-//! recorded: never metadata or message bodies, which hold tokens and
-//! pre-signed URLs. The same end counts the call in the metrics.
+//! pool, job, region and AWS request id; the event at the end adds the gRPC
+//! code and the latency. A call refused with an audit event (see `audit`)
+//! gets no call line: that event is its one line. Only ids, codes and
+//! timings are recorded: never metadata or message bodies, which hold
+//! tokens and pre-signed URLs. The same end counts the call in the metrics.
 
 use std::{
     sync::Arc,
