@@ -92,7 +92,8 @@ impl AuditTrail {
     ) {
         let user_pool_id = user_pool_id.map(loggable);
         let job_id = job_id.map(loggable);
-        let caller = call.caller.cloned().unwrap_or_default();
+        let anonymous = Caller::default();
+        let caller = call.caller.unwrap_or(&anonymous);
         if let Decision::Deny { .. } = decision
             && self.is_repeat(call, user_pool_id, "CALLER_NOT_ALLOWED", decision.rule())
         {
