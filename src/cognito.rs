@@ -62,6 +62,26 @@ pub struct Connection {
     pub credentials: Option<SharedCredentialsProvider>,
 }
 
+impl Connection {
+    /// To the Cognito emulator at `url`. It checks no signature, but the SDK
+    /// signs every call as it would for AWS, so it needs credentials of some
+    /// kind: fixed ones, never the machine's.
+    pub fn emulator(url: String) -> Self {
+        Self {
+            endpoint_url: Some(url),
+            credentials: Some(SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(
+                    "AKIALOCALCOGNITO",
+                    "local-cognito-emulator",
+                    None,
+                    None,
+                    "local-cognito",
+                ),
+            )),
+        }
+    }
+}
+
 /// Cognito, reached through the AWS SDK in the region of each user pool.
 #[derive(Clone)]
 pub struct Cognito {

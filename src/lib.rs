@@ -22,8 +22,6 @@ pub mod configuration;
 pub mod connections;
 pub mod emulator;
 pub mod error;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod health;
 pub mod layers;
 pub mod metrics;

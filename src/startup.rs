@@ -4,7 +4,6 @@
 
 use std::{fmt, future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 
-use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
 use tokio::{net::TcpListener, sync::oneshot};
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
@@ -91,18 +90,7 @@ impl Application {
             return Self::build_with(settings, Connection::default(), None).await;
         }
         let emulator = Emulator::start().await?;
-        let connection = Connection {
-            endpoint_url: Some(emulator.url()),
-            // The emulator checks no signature, but the SDK signs every call
-            // as it would for AWS, so it needs credentials of some kind.
-            credentials: Some(SharedCredentialsProvider::new(Credentials::new(
-                "AKIALOCALCOGNITO",
-                "local-cognito-emulator",
-                None,
-                None,
-                "local-cognito",
-            ))),
-        };
+        let connection = Connection::emulator(emulator.url());
         Self::build_with(settings, connection, Some(emulator)).await
     }
 

@@ -1,4 +1,4 @@
-//! `cargo fuzz run emulator_request`: see `import_job_service::fuzzing::emulator_request`.
+//! `cargo fuzz run emulator_request`: see `import_job_service_fuzzing::emulator_request`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| import_job_service::fuzzing::emulator_request(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| import_job_service_fuzzing::emulator_request(data));

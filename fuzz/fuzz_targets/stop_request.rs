@@ -1,4 +1,4 @@
-//! `cargo fuzz run stop_request`: see `import_job_service::fuzzing::stop_request`.
+//! `cargo fuzz run stop_request`: see `import_job_service_fuzzing::stop_request`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| import_job_service::fuzzing::stop_request(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| import_job_service_fuzzing::stop_request(data));

@@ -639,7 +639,7 @@ fn answer(
     };
     match result {
         Ok(output) => Answer::json(StatusCode::OK, Bytes::from(output.to_string())),
-        Err(Failure {
+        Err(ErrorAnswer {
             error_type,
             message,
         }) => {
@@ -781,12 +781,13 @@ impl hyper::body::Body for Streamed {
     }
 }
 
-struct Failure {
+/// An error as Cognito answers one: its type and message.
+struct ErrorAnswer {
     error_type: &'static str,
     message: String,
 }
 
-impl From<jobs::Rejection> for Failure {
+impl From<jobs::Rejection> for ErrorAnswer {
     fn from(rejection: jobs::Rejection) -> Self {
         Self {
             error_type: rejection.error_type,
@@ -795,8 +796,8 @@ impl From<jobs::Rejection> for Failure {
     }
 }
 
-fn invalid(message: String) -> Failure {
-    Failure {
+fn invalid(message: String) -> ErrorAnswer {
+    ErrorAnswer {
         error_type: "InvalidParameterException",
         message,
     }
@@ -810,7 +811,7 @@ fn run(
     operation: &str,
     region: Option<&str>,
     input: &Input,
-) -> Result<Value, Failure> {
+) -> Result<Value, ErrorAnswer> {
     let job_json = |job: &Job| json!({ "UserImportJob": job.to_json() });
     match operation {
         "StopUserImportJob" => {
@@ -855,11 +856,11 @@ fn run(
             }
             Ok(output)
         }
-        "" => Err(Failure {
+        "" => Err(ErrorAnswer {
             error_type: "UnknownOperationException",
             message: "Missing or unknown X-Amz-Target.".to_owned(),
         }),
-        other => Err(Failure {
+        other => Err(ErrorAnswer {
             error_type: "UnknownOperationException",
             message: format!("The emulator does not implement {other}."),
         }),
@@ -868,7 +869,11 @@ fn run(
 
 /// Benchmark mode: the pool holds just the job the call names, running, so a
 /// valid stop goes through the same path as with state, and succeeds.
-fn run_stateless(operation: &str, region: Option<&str>, input: &Input) -> Result<Value, Failure> {
+fn run_stateless(
+    operation: &str,
+    region: Option<&str>,
+    input: &Input,
+) -> Result<Value, ErrorAnswer> {
     let mut pools = Pools::default();
     if let Ok((pool, job_id)) = pool_and_job_ids(input, region) {
         pools.put_job(Job::in_status(&pool, &job_id, JobStatus::InProgress));
@@ -876,7 +881,7 @@ fn run_stateless(operation: &str, region: Option<&str>, input: &Input) -> Result
     run(&mut pools, operation, region, input)
 }
 
-fn required_string(input: &Input, member: &str) -> Result<String, Failure> {
+fn required_string(input: &Input, member: &str) -> Result<String, ErrorAnswer> {
     input.get(member).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
         invalid(format!("1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null", camel(member)))
     })
@@ -884,7 +889,7 @@ fn required_string(input: &Input, member: &str) -> Result<String, Failure> {
 
 /// The pool id, valid by Cognito's constraints and hosted in the region the
 /// call was signed for.
-fn pool_id(input: &Input, region: Option<&str>) -> Result<String, Failure> {
+fn pool_id(input: &Input, region: Option<&str>) -> Result<String, ErrorAnswer> {
     let value = required_string(input, "UserPoolId")?;
     let pool =
         UserPoolId::parse(&value).map_err(|violation| invalid(cognito_message(&[violation])))?;
@@ -893,7 +898,7 @@ fn pool_id(input: &Input, region: Option<&str>) -> Result<String, Failure> {
 
 /// The pool id and job id. Once both are present, every constraint they
 /// break is reported at once, as Cognito does.
-fn pool_and_job_ids(input: &Input, region: Option<&str>) -> Result<(String, String), Failure> {
+fn pool_and_job_ids(input: &Input, region: Option<&str>) -> Result<(String, String), ErrorAnswer> {
     let pool = required_string(input, "UserPoolId")?;
     let job = required_string(input, "JobId")?;
     let request = StopRequest::parse(&pool, &job)
@@ -901,7 +906,7 @@ fn pool_and_job_ids(input: &Input, region: Option<&str>) -> Result<(String, Stri
     Ok((in_region(request.user_pool_id, region)?, job))
 }
 
-fn in_region(pool: UserPoolId, region: Option<&str>) -> Result<String, Failure> {
+fn in_region(pool: UserPoolId, region: Option<&str>) -> Result<String, ErrorAnswer> {
     if region.is_some_and(|region| region != pool.region_prefix()) {
         return Err(jobs::Rejection {
             error_type: "ResourceNotFoundException",

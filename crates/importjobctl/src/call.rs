@@ -27,7 +27,7 @@ pub const TOKEN_ENV: &str = "IMPORTJOBCTL_TOKEN";
 
 /// Why the command failed, and so its exit code.
 #[derive(Debug)]
-pub enum Failure {
+pub enum CommandError {
     /// A setting the command cannot work with (exit 253).
     Configuration(String),
     /// The service answered with an error (exit 254).
@@ -41,7 +41,7 @@ pub async fn stop_user_import_job(
     global: &Global,
     endpoint: &Uri,
     request: Request,
-) -> Result<UserImportJob, Failure> {
+) -> Result<UserImportJob, CommandError> {
     let token = bearer_token(global, endpoint)?;
     let channel = channel(global, endpoint)?
         .connect()
@@ -61,15 +61,14 @@ pub async fn stop_user_import_job(
         .stop_user_import_job(call)
         .await
     {
-        Ok(response) => response
-            .into_inner()
-            .user_import_job
-            .ok_or_else(|| Failure::Transport("the service answered without a job".to_owned())),
+        Ok(response) => response.into_inner().user_import_job.ok_or_else(|| {
+            CommandError::Transport("the service answered without a job".to_owned())
+        }),
         Err(status) => Err(failure(endpoint, &status)),
     }
 }
 
-fn channel(global: &Global, endpoint: &Uri) -> Result<Endpoint, Failure> {
+fn channel(global: &Global, endpoint: &Uri) -> Result<Endpoint, CommandError> {
     let mut channel = Channel::builder(endpoint.clone());
     if global.cli_connect_timeout > 0 {
         channel = channel.connect_timeout(Duration::from_secs(global.cli_connect_timeout));
@@ -79,7 +78,7 @@ fn channel(global: &Global, endpoint: &Uri) -> Result<Endpoint, Failure> {
         || global.tls_server_name.is_some();
     if endpoint.scheme_str() != Some("https") {
         if tls_flags {
-            return Err(Failure::Configuration(
+            return Err(CommandError::Configuration(
                 "--ca-bundle, --client-cert and --tls-server-name need an https:// endpoint"
                     .to_owned(),
             ));
@@ -97,7 +96,7 @@ fn channel(global: &Global, endpoint: &Uri) -> Result<Endpoint, Failure> {
     if let (Some(cert), Some(key)) = (&global.client_cert, &global.client_key) {
         let key_pem = read(key, "--client-key")?;
         if PrivateKeyDer::from_pem_slice(&key_pem).is_err() {
-            return Err(Failure::Configuration(format!(
+            return Err(CommandError::Configuration(format!(
                 "--client-key {}: no PEM private key in it",
                 key.display()
             )));
@@ -109,16 +108,16 @@ fn channel(global: &Global, endpoint: &Uri) -> Result<Endpoint, Failure> {
     }
     channel
         .tls_config(tls)
-        .map_err(|error| Failure::Configuration(format!("cannot set up TLS: {error}")))
+        .map_err(|error| CommandError::Configuration(format!("cannot set up TLS: {error}")))
 }
 
 /// A PEM file that holds at least one certificate, checked here so that a
 /// wrong file is a configuration error rather than a failed handshake.
-fn certificates(path: &Path, option: &str) -> Result<Vec<u8>, Failure> {
+fn certificates(path: &Path, option: &str) -> Result<Vec<u8>, CommandError> {
     let pem = read(path, option)?;
     match CertificateDer::pem_slice_iter(&pem).next() {
         Some(Ok(_)) => Ok(pem),
-        _ => Err(Failure::Configuration(format!(
+        _ => Err(CommandError::Configuration(format!(
             "{option} {}: no PEM certificate in it",
             path.display()
         ))),
@@ -131,10 +130,10 @@ fn certificates(path: &Path, option: &str) -> Result<Vec<u8>, Failure> {
 fn bearer_token(
     global: &Global,
     endpoint: &Uri,
-) -> Result<Option<MetadataValue<tonic::metadata::Ascii>>, Failure> {
+) -> Result<Option<MetadataValue<tonic::metadata::Ascii>>, CommandError> {
     let token = match &global.token_file {
         Some(path) => String::from_utf8(read(path, "--token-file")?).map_err(|_| {
-            Failure::Configuration(format!("--token-file {}: not UTF-8 text", path.display()))
+            CommandError::Configuration(format!("--token-file {}: not UTF-8 text", path.display()))
         })?,
         None => match std::env::var(TOKEN_ENV) {
             Ok(token) => token,
@@ -143,17 +142,17 @@ fn bearer_token(
     };
     let token = token.trim();
     if token.is_empty() {
-        return Err(Failure::Configuration(
+        return Err(CommandError::Configuration(
             "the bearer token is empty".to_owned(),
         ));
     }
     if endpoint.scheme_str() != Some("https") && !is_loopback(endpoint) {
-        return Err(Failure::Configuration(format!(
+        return Err(CommandError::Configuration(format!(
             "refusing to send the bearer token in plaintext to {endpoint}: use an https:// endpoint"
         )));
     }
     let mut value = MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| {
-        Failure::Configuration("the bearer token holds characters a header cannot".to_owned())
+        CommandError::Configuration("the bearer token holds characters a header cannot".to_owned())
     })?;
     value.set_sensitive(true);
     Ok(Some(value))
@@ -170,14 +169,15 @@ fn is_loopback(endpoint: &Uri) -> bool {
     }
 }
 
-fn read(path: &Path, option: &str) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path)
-        .map_err(|error| Failure::Configuration(format!("{option} {}: {error}", path.display())))
+fn read(path: &Path, option: &str) -> Result<Vec<u8>, CommandError> {
+    std::fs::read(path).map_err(|error| {
+        CommandError::Configuration(format!("{option} {}: {error}", path.display()))
+    })
 }
 
 /// The AWS CLI's words for a connection that failed: a TLS failure names
 /// its cause, anything else only the endpoint.
-fn unreachable(endpoint: &Uri, error: &(dyn std::error::Error + 'static)) -> Failure {
+fn unreachable(endpoint: &Uri, error: &(dyn std::error::Error + 'static)) -> CommandError {
     let mut source = Some(error);
     while let Some(error) = source {
         // tokio-rustls wraps its errors in io::Error, whose source() skips
@@ -187,11 +187,11 @@ fn unreachable(endpoint: &Uri, error: &(dyn std::error::Error + 'static)) -> Fai
             .and_then(std::io::Error::get_ref)
             .map_or(error, |inner| inner as &(dyn std::error::Error + 'static));
         if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-            return Failure::Transport(format!("SSL validation failed for {endpoint} {tls}"));
+            return CommandError::Transport(format!("SSL validation failed for {endpoint} {tls}"));
         }
         source = error.source();
     }
-    Failure::Transport(format!(
+    CommandError::Transport(format!(
         "Could not connect to the endpoint URL: \"{endpoint}\""
     ))
 }
@@ -203,9 +203,9 @@ fn unreachable(endpoint: &Uri, error: &(dyn std::error::Error + 'static)) -> Fai
 /// where the service says (its `ErrorInfo` carries the AWS error code and,
 /// for requests it rejected as Cognito would, Cognito's message), else by
 /// the service's reason.
-fn failure(endpoint: &Uri, status: &Status) -> Failure {
+fn failure(endpoint: &Uri, status: &Status) -> CommandError {
     let read_timeout =
-        || Failure::Transport(format!("Read timeout on endpoint URL: \"{endpoint}\""));
+        || CommandError::Transport(format!("Read timeout on endpoint URL: \"{endpoint}\""));
     if let Some(source) = std::error::Error::source(status) {
         return match status.code() {
             Code::Cancelled | Code::DeadlineExceeded => read_timeout(),
@@ -227,5 +227,5 @@ fn failure(endpoint: &Uri, status: &Status) -> Failure {
         .or_else(|| info.map(|info| info.reason.clone()))
         .unwrap_or_else(|| format!("{:?}", status.code()));
     let message = aws(AWS_ERROR_MESSAGE_KEY).unwrap_or_else(|| status.message().to_owned());
-    Failure::Service { code, message }
+    CommandError::Service { code, message }
 }

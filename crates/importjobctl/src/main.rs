@@ -24,7 +24,7 @@ use clap::Parser;
 
 use crate::{
     args::{Cli, Command, Skeleton},
-    call::Failure,
+    call::CommandError,
     input::{InvalidInput, Request},
     output::Query,
 };
@@ -96,7 +96,7 @@ async fn run(cli: Cli) -> ExitCode {
     let response = match &query {
         Some(query) => match query.search(&response) {
             Ok(result) => result,
-            Err(error) => return failed(Failure::Transport(format!("--query: {error}"))),
+            Err(error) => return failed(CommandError::Transport(format!("--query: {error}"))),
         },
         None => response,
     };
@@ -131,14 +131,14 @@ fn invalid_input(error: &InvalidInput) -> ExitCode {
 }
 
 /// Prints the failure as the AWS CLI does.
-fn failed(failure: Failure) -> ExitCode {
+fn failed(failure: CommandError) -> ExitCode {
     let (line, code) = match failure {
-        Failure::Service { code, message } => (
+        CommandError::Service { code, message } => (
             format!("An error occurred ({code}) when calling the {OPERATION} operation: {message}"),
             exit::SERVICE_ERROR,
         ),
-        Failure::Configuration(message) => (message, exit::INVALID_CONFIGURATION),
-        Failure::Transport(message) => (message, exit::OTHER),
+        CommandError::Configuration(message) => (message, exit::INVALID_CONFIGURATION),
+        CommandError::Transport(message) => (message, exit::OTHER),
     };
     complain(&line);
     ExitCode::from(code)

@@ -1,5 +1,5 @@
-//! Entry points for the cargo-fuzz targets in `fuzz/` (see `FUZZING.md`).
-//! Not part of the crate's API.
+//! The bodies of the cargo-fuzz targets in `fuzz/` (see `FUZZING.md`),
+//! which drive import-job-service through its public API only.
 //!
 //! Each entry point takes the fuzzer's bytes, drives the crate's own code
 //! with them, and panics when an invariant breaks, which the fuzzer reports
@@ -38,7 +38,7 @@ use tonic::body::Body;
 use tonic_types::StatusExt;
 use tower::{Layer, Service};
 
-use crate::{
+use import_job_service::{
     audit::AuditTrail,
     auth::{
         Authorizer, Caller, Identity, Proof,
@@ -1319,7 +1319,7 @@ mod tests {
         ];
         for (target, run) in targets {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fuzz/corpus")
+                .join("../../fuzz/corpus")
                 .join(target);
             let mut seeds = 0;
             for entry in std::fs::read_dir(&dir).unwrap() {
