@@ -14,26 +14,14 @@ use tonic::{
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
-    auth::{AuthFailure, MessageFailure},
+    auth::{AuthFailure, MessageFailure, jwt::TokenError, mtls::CertificateError},
     cognito::{CognitoError, Failure, ServiceFailure},
+    proto::{
+        AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY, AWS_REQUEST_ID_KEY, COGNITO_DOMAIN,
+        REQUEST_ID_KEY, SERVICE_DOMAIN,
+    },
     validation::{FieldViolation, StopRequest, UserPoolId, cognito_message},
 };
-
-/// `ErrorInfo.domain` of errors that came from Cognito.
-pub const COGNITO_DOMAIN: &str = "cognito-idp.amazonaws.com";
-/// `ErrorInfo.domain` of errors the service raises itself.
-pub const SERVICE_DOMAIN: &str = "importjob.v1.ImportJobService";
-/// Response metadata key holding the AWS request id.
-pub const REQUEST_ID_KEY: &str = "x-amzn-requestid";
-
-/// `ErrorInfo.metadata` key: the AWS error code Cognito answered with (or
-/// would have, for a request the service rejected as Cognito would).
-pub const AWS_ERROR_CODE_KEY: &str = "awsErrorCode";
-/// `ErrorInfo.metadata` key: Cognito's own words, where the status message
-/// is the service's.
-pub const AWS_ERROR_MESSAGE_KEY: &str = "awsErrorMessage";
-/// `ErrorInfo.metadata` key: the id AWS gave the request.
-pub const AWS_REQUEST_ID_KEY: &str = "awsRequestId";
 
 /// How long to wait before retrying after throttling or a Cognito failure:
 /// about the SDK's own first backoff, after its retries were used up.
@@ -111,7 +99,11 @@ impl From<ApiError> for Status {
             ApiError::Cognito(error, request) => cognito_status(error, &request, &mut details),
             ApiError::Unauthenticated(failure) => {
                 details.set_error_info(failure.reason(), SERVICE_DOMAIN, HashMap::new());
-                (Code::Unauthenticated, failure.describe().to_owned(), None)
+                (
+                    Code::Unauthenticated,
+                    unauthenticated_message(failure).to_owned(),
+                    None,
+                )
             }
             ApiError::PermissionDenied { method } => {
                 details.set_error_info("CALLER_NOT_ALLOWED", SERVICE_DOMAIN, HashMap::new());
@@ -195,6 +187,63 @@ impl From<ApiError> for Status {
         let mut status = Status::with_error_details(code, message, details);
         insert_request_id(status.metadata_mut(), request_id.as_deref());
         status
+    }
+}
+
+/// What an unauthenticated caller is told: which credential failed and
+/// how, never anything about the policy.
+fn unauthenticated_message(failure: AuthFailure) -> &'static str {
+    match failure {
+        AuthFailure::NoCredentials => {
+            "the call carries no credentials: present a client certificate or an `authorization: Bearer <token>` header"
+        }
+        AuthFailure::NotBearer => "the authorization header must be `Bearer <token>`",
+        AuthFailure::SeveralAuthorizationHeaders => {
+            "the call carries more than one authorization header; send exactly one"
+        }
+        AuthFailure::TokensNotAccepted => "this service does not accept bearer tokens",
+        AuthFailure::Token(error) => token_message(error),
+        AuthFailure::Certificate(error) => certificate_message(error),
+    }
+}
+
+fn token_message(error: TokenError) -> &'static str {
+    match error {
+        TokenError::Malformed => "the bearer token is not a well-formed JWT",
+        TokenError::AlgorithmNotAllowed => "the bearer token's algorithm is not accepted",
+        TokenError::UnknownKey => "the bearer token's key (kid) is not known",
+        TokenError::BadSignature => "the bearer token's signature is invalid",
+        TokenError::Expired => "the bearer token has expired",
+        TokenError::NotYetValid => "the bearer token is not valid yet",
+        TokenError::WrongIssuer => "the bearer token's issuer is not accepted",
+        TokenError::WrongAudience => "the bearer token is not meant for this service",
+        TokenError::MissingClaim => "the bearer token lacks a required claim",
+        TokenError::InvalidClaim => {
+            "a claim of the bearer token has the wrong type or is out of range (exp and nbf are integers of seconds; a SPIFFE ID must be well-formed)"
+        }
+        TokenError::CriticalExtension => {
+            "the bearer token's header lists crit extensions, which this service does not understand"
+        }
+    }
+}
+
+fn certificate_message(error: CertificateError) -> &'static str {
+    match error {
+        CertificateError::Untrusted => "the client certificate is not issued by a trusted CA",
+        CertificateError::Expired => "the client certificate has expired",
+        CertificateError::NotYetValid => "the client certificate is not valid yet",
+        CertificateError::SeveralUriSans => {
+            "the client certificate has more than one URI SAN, which an X.509-SVID may not"
+        }
+        CertificateError::InvalidSpiffeId => {
+            "the client certificate's URI SAN is not a SPIFFE ID (spiffe://trust-domain/path, lower-case trust domain, no empty, `.` or `..` segments, no percent-encoding, query or fragment)"
+        }
+        CertificateError::OutsideNameConstraints => {
+            "the client certificate's SPIFFE ID is in a trust domain its issuing CA's name constraints do not permit"
+        }
+        CertificateError::NoIdentity => {
+            "the client certificate names no SPIFFE ID (URI SAN) or DNS name (DNS SAN)"
+        }
     }
 }
 

@@ -189,26 +189,6 @@ impl TokenError {
             TokenError::CriticalExtension => "TOKEN_CRITICAL_EXTENSION_UNSUPPORTED",
         }
     }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            TokenError::Malformed => "the bearer token is not a well-formed JWT",
-            TokenError::AlgorithmNotAllowed => "the bearer token's algorithm is not accepted",
-            TokenError::UnknownKey => "the bearer token's key (kid) is not known",
-            TokenError::BadSignature => "the bearer token's signature is invalid",
-            TokenError::Expired => "the bearer token has expired",
-            TokenError::NotYetValid => "the bearer token is not valid yet",
-            TokenError::WrongIssuer => "the bearer token's issuer is not accepted",
-            TokenError::WrongAudience => "the bearer token is not meant for this service",
-            TokenError::MissingClaim => "the bearer token lacks a required claim",
-            TokenError::InvalidClaim => {
-                "a claim of the bearer token has the wrong type or is out of range (exp and nbf are integers of seconds; a SPIFFE ID must be well-formed)"
-            }
-            TokenError::CriticalExtension => {
-                "the bearer token's header lists crit extensions, which this service does not understand"
-            }
-        }
-    }
 }
 
 /// Verifies `token` and returns its identity claim.

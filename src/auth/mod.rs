@@ -46,10 +46,8 @@ use mtls::CertificateError;
 use policy::Policy;
 use reload::{Reload, Reloadable};
 
-/// The method whose request names a user pool.
-pub const STOP_PATH: &str = "/importjob.v1.ImportJobService/StopUserImportJob";
-pub const HEALTH_PREFIX: &str = "/grpc.health.v1.Health/";
-const REFLECTION_PREFIX: &str = "/grpc.reflection.";
+use crate::proto::REFLECTION_PREFIX;
+pub use crate::proto::{HEALTH_PREFIX, STOP_PATH};
 
 /// Why a caller is not authenticated. The variants are what a caller may
 /// learn: nothing about the policy.
@@ -77,21 +75,6 @@ impl AuthFailure {
             AuthFailure::TokensNotAccepted => "TOKENS_NOT_ACCEPTED",
             AuthFailure::Token(error) => error.reason(),
             AuthFailure::Certificate(error) => error.reason(),
-        }
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            AuthFailure::NoCredentials => {
-                "the call carries no credentials: present a client certificate or an `authorization: Bearer <token>` header"
-            }
-            AuthFailure::NotBearer => "the authorization header must be `Bearer <token>`",
-            AuthFailure::SeveralAuthorizationHeaders => {
-                "the call carries more than one authorization header; send exactly one"
-            }
-            AuthFailure::TokensNotAccepted => "this service does not accept bearer tokens",
-            AuthFailure::Token(error) => error.describe(),
-            AuthFailure::Certificate(error) => error.describe(),
         }
     }
 }

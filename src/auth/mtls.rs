@@ -60,26 +60,6 @@ impl CertificateError {
             CertificateError::NoIdentity => "CLIENT_CERTIFICATE_NO_IDENTITY",
         }
     }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            CertificateError::Untrusted => "the client certificate is not issued by a trusted CA",
-            CertificateError::Expired => "the client certificate has expired",
-            CertificateError::NotYetValid => "the client certificate is not valid yet",
-            CertificateError::SeveralUriSans => {
-                "the client certificate has more than one URI SAN, which an X.509-SVID may not"
-            }
-            CertificateError::InvalidSpiffeId => {
-                "the client certificate's URI SAN is not a SPIFFE ID (spiffe://trust-domain/path, lower-case trust domain, no empty, `.` or `..` segments, no percent-encoding, query or fragment)"
-            }
-            CertificateError::OutsideNameConstraints => {
-                "the client certificate's SPIFFE ID is in a trust domain its issuing CA's name constraints do not permit"
-            }
-            CertificateError::NoIdentity => {
-                "the client certificate names no SPIFFE ID (URI SAN) or DNS name (DNS SAN)"
-            }
-        }
-    }
 }
 
 /// Whether a subject's common name may name a certificate that has no SAN.
