@@ -25,6 +25,7 @@ pub mod error;
 pub mod health;
 pub mod layers;
 pub mod metrics;
+pub mod proto;
 pub mod rate_limit;
 pub mod regions;
 pub mod service;
@@ -32,16 +33,3 @@ pub mod startup;
 pub mod telemetry;
 pub mod tls;
 pub mod validation;
-
-/// Code generated from `proto/importjob/v1/import_job_service.proto`.
-/// Its docs are the proto's comments, written for every language's clients,
-/// so rustdoc's list formatting lints do not apply.
-#[allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
-pub mod proto {
-    tonic::include_proto!("importjob.v1");
-
-    /// The encoded descriptors of the API and of `google.rpc`'s error
-    /// details, for server reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/import_job_descriptor.bin"));
-}

@@ -31,9 +31,7 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-/// The paths of the reflection services: open to all unless a rule names
-/// one of them.
-const REFLECTION_PREFIX: &str = "/grpc.reflection.";
+use crate::proto::REFLECTION_PREFIX;
 
 /// A parsed, checked policy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,18 +23,9 @@ use super::{Audited, BoxFuture, peer};
 use crate::{
     error::code_name,
     metrics::{CallLabels, MethodLabels, Metrics},
+    proto::{HEALTH_PREFIX, METHODS},
     telemetry::loggable,
 };
-
-/// The methods the server hosts. Any other path is counted as `other`, so
-/// that callers cannot add label values at will.
-const KNOWN_METHODS: &[&str] = &[
-    "/importjob.v1.ImportJobService/StopUserImportJob",
-    "/grpc.health.v1.Health/Check",
-    "/grpc.health.v1.Health/Watch",
-    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-];
 
 #[derive(Clone)]
 pub struct CallLogLayer {
@@ -91,10 +82,10 @@ where
             aws_request_id = Empty,
             aws_error = Empty,
         );
-        // Health checks come every few seconds from every probe: keep them
-        // out of the default log level.
+        // Any path the server does not host is `other`: callers cannot add
+        // label values.
         let label = MethodLabels {
-            method: KNOWN_METHODS
+            method: METHODS
                 .iter()
                 .find(|known| **known == method)
                 .map_or("other", |known| known)
@@ -103,7 +94,9 @@ where
         self.metrics.calls_in_flight.get_or_create(&label).inc();
         let mut event = CallEvent {
             started: Instant::now(),
-            routine: method.starts_with("/grpc.health.v1."),
+            // Health checks come every few seconds from every probe: keep
+            // them out of the default log level.
+            routine: method.starts_with(HEALTH_PREFIX),
             logged: false,
             metrics: Arc::clone(&self.metrics),
             label,
