@@ -16,7 +16,7 @@ use crate::{
         jwt::{JwtSettings, KeySet},
         mtls::CommonName,
         policy::Policy,
-        reload::{self, Reloadable},
+        reload::{self, LoadError, Reloadable},
     },
     cognito::{Cognito, Connection},
     configuration::{AuthSettings, LimitSettings, Settings},
@@ -39,16 +39,26 @@ use crate::{
 pub enum StartupError {
     /// A file named in the configuration is missing or invalid: the
     /// operator's to fix (exit code 2, like a bad flag).
-    Configuration(String),
-    /// Binding the listener or starting the emulator failed.
+    Configuration(LoadError),
+    /// Binding the listener, catching SIGHUP or starting the emulator
+    /// failed.
     Io(std::io::Error),
 }
 
 impl fmt::Display for StartupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StartupError::Configuration(message) => f.write_str(message),
+            StartupError::Configuration(error) => error.fmt(f),
             StartupError::Io(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StartupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartupError::Configuration(error) => Some(error),
+            StartupError::Io(error) => Some(error),
         }
     }
 }
@@ -399,7 +409,7 @@ impl Drop for AuditWindows {
 }
 
 /// The authorization the flags ask for, its files loaded and checked.
-fn authorizer(settings: &AuthSettings) -> Result<Authorizer, String> {
+fn authorizer(settings: &AuthSettings) -> Result<Authorizer, LoadError> {
     let policy = match &settings.auth_policy {
         Some(path) => Some(Arc::new(Reloadable::load(
             "authorization policy",

@@ -39,7 +39,7 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 use crate::{
     auth::{
         mtls::{self, CertificateError, CommonName},
-        reload::{Reload, Reloadable},
+        reload::{LoadError, Reload, Reloadable},
     },
     connections,
 };
@@ -91,7 +91,7 @@ fn provider() -> Arc<CryptoProvider> {
 impl Tls {
     /// Loads the server's certificate chain and key and, with `client_ca`,
     /// the CAs whose client certificates are trusted.
-    pub fn load(files: &TlsFiles) -> Result<Self, String> {
+    pub fn load(files: &TlsFiles) -> Result<Self, LoadError> {
         let mut paths = vec![files.cert.clone(), files.key.clone()];
         paths.extend(files.client_ca.clone());
         let common_name = files.common_name;

@@ -8,6 +8,7 @@
 //! logged and ignored: the old one stays in force.
 
 use std::{
+    fmt, io,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::Duration,
@@ -37,7 +38,7 @@ impl<T: 'static> Reloadable<T> {
         what: &'static str,
         path: &Path,
         parse: fn(&str) -> Result<T, String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, LoadError> {
         Self::load_all(what, vec![path.to_owned()], move |texts| parse(&texts[0]))
     }
 
@@ -50,9 +51,15 @@ impl<T: 'static> Reloadable<T> {
         what: &'static str,
         paths: Vec<PathBuf>,
         parse: impl Fn(&[String]) -> Result<T, String> + Send + Sync + 'static,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, LoadError> {
         let texts = read_all(what, &paths)?;
-        let value = parse(&texts).map_err(|e| format!("{what} {}: {e}", describe(&paths)))?;
+        let value = parse(&texts).map_err(|message| LoadError {
+            what,
+            cause: LoadCause::Invalid {
+                files: describe(&paths),
+                message,
+            },
+        })?;
         Ok(Self {
             what,
             paths,
@@ -76,7 +83,7 @@ impl<T: 'static> Reloadable<T> {
             Err(error) => {
                 tracing::error!(
                     files,
-                    error,
+                    %error,
                     "cannot read the new {}; keeping the one in force",
                     self.what
                 );
@@ -102,13 +109,56 @@ impl<T: 'static> Reloadable<T> {
     }
 }
 
-fn read_all(what: &str, paths: &[PathBuf]) -> Result<Vec<String>, String> {
+fn read_all(what: &'static str, paths: &[PathBuf]) -> Result<Vec<String>, LoadError> {
     paths
         .iter()
         .map(|path| {
-            std::fs::read_to_string(path).map_err(|e| format!("{what} {}: {e}", path.display()))
+            std::fs::read_to_string(path).map_err(|error| LoadError {
+                what,
+                cause: LoadCause::Read {
+                    path: path.clone(),
+                    error,
+                },
+            })
         })
         .collect()
+}
+
+/// Why a value's files could not be loaded: the operator's to fix.
+#[derive(Debug)]
+pub struct LoadError {
+    /// What the files hold, as messages name it ("authorization policy").
+    what: &'static str,
+    cause: LoadCause,
+}
+
+#[derive(Debug)]
+enum LoadCause {
+    /// A file could not be read.
+    Read { path: PathBuf, error: io::Error },
+    /// The files were read, and do not hold a valid value: the parser's
+    /// own words.
+    Invalid { files: String, message: String },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.cause {
+            LoadCause::Read { path, error } => {
+                write!(f, "{} {}: {error}", self.what, path.display())
+            }
+            LoadCause::Invalid { files, message } => write!(f, "{} {files}: {message}", self.what),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            LoadCause::Read { error, .. } => Some(error),
+            LoadCause::Invalid { .. } => None,
+        }
+    }
 }
 
 fn describe(paths: &[PathBuf]) -> String {
