@@ -23,6 +23,33 @@ use crate::{
     validation::{FieldViolation, StopRequest, UserPoolId, cognito_message},
 };
 
+// The table's longer texts, apart so that the table stays readable (and
+// rustfmt formats it: it leaves alone a statement it cannot fit).
+const NO_SUCH_REGION: &str = "does not exist: a user pool id begins with the AWS region that hosts it, as in us-east-1_AbC123";
+const MALFORMED_MESSAGE: &str =
+    "the request must be exactly one uncompressed StopUserImportJobRequest message";
+const COGNITO_RATE_LIMITED: &str = "the service is sending Cognito as many calls as it allows itself, and no turn is free for this call in time (before its deadline, within the service's longest wait); retry after the RetryInfo delay";
+const PANICKED: &str =
+    "the service failed while handling the call; the job may or may not have stopped";
+const DEADLINE_PASSED: &str =
+    "the call's deadline passed before Cognito answered; the job may or may not have stopped";
+const AWS_ACCESS_DENIED: &str = "the service's own AWS identity may not stop import jobs in this user pool; its operators must grant cognito-idp:StopUserImportJob";
+const AWS_CREDENTIALS_REJECTED: &str = "AWS rejected the service's credentials; the service's operators must fix its AWS configuration";
+const AWS_TIMEOUT: &str =
+    "Cognito did not answer within the service's AWS timeout; the job may or may not have stopped";
+
+fn body_timed_out(limit_ms: u128) -> String {
+    format!(
+        "the request message did not arrive whole within {limit_ms} ms; the service waits no longer for a body"
+    )
+}
+
+fn response_too_large(limit_bytes: usize) -> String {
+    format!(
+        "Cognito's answer was larger than the {limit_bytes} bytes the service reads; the job may or may not have stopped"
+    )
+}
+
 /// How long to wait before retrying after throttling or a Cognito failure:
 /// about the SDK's own first backoff, after its retries were used up.
 pub const RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -89,9 +116,7 @@ impl From<ApiError> for Status {
                 )
             }
             ApiError::UnknownRegion(pool) => {
-                let message = format!(
-                    "user pool {pool} does not exist: a user pool id begins with the AWS region that hosts it, as in us-east-1_AbC123"
-                );
+                let message = format!("user pool {pool} {NO_SUCH_REGION}");
                 details.set_resource_info("cognito-idp:UserPool", pool.as_str(), "", &message);
                 details.set_error_info("USER_POOL_REGION_UNKNOWN", SERVICE_DOMAIN, HashMap::new());
                 (Code::NotFound, message, None)
@@ -116,24 +141,18 @@ impl From<ApiError> for Status {
             ApiError::Message(failure) => {
                 details.set_error_info(failure.reason(), SERVICE_DOMAIN, HashMap::new());
                 let (code, message) = match failure {
-                    MessageFailure::Malformed => (
-                        Code::InvalidArgument,
-                        "the request must be exactly one uncompressed StopUserImportJobRequest message"
-                            .to_owned(),
-                    ),
+                    MessageFailure::Malformed => {
+                        (Code::InvalidArgument, MALFORMED_MESSAGE.to_owned())
+                    }
                     MessageFailure::TooLarge { limit } => (
                         Code::ResourceExhausted,
                         format!("the request message is larger than {limit} bytes"),
                     ),
                     // Whatever the caller's deadline: a body that trickles in,
                     // or never comes, would hold the call's slots.
-                    MessageFailure::TimedOut { limit } => (
-                        Code::DeadlineExceeded,
-                        format!(
-                            "the request message did not arrive whole within {} ms; the service waits no longer for a body",
-                            limit.as_millis()
-                        ),
-                    ),
+                    MessageFailure::TimedOut { limit } => {
+                        (Code::DeadlineExceeded, body_timed_out(limit.as_millis()))
+                    }
                 };
                 (code, message, None)
             }
@@ -163,25 +182,17 @@ impl From<ApiError> for Status {
                 details.set_error_info("COGNITO_RATE_LIMITED", SERVICE_DOMAIN, HashMap::new());
                 (
                     Code::ResourceExhausted,
-                    "the service is sending Cognito as many calls as it allows itself, and no turn is free for this call in time (before its deadline, within the service's longest wait); retry after the RetryInfo delay".to_owned(),
+                    COGNITO_RATE_LIMITED.to_owned(),
                     None,
                 )
             }
             ApiError::Panicked => {
                 details.set_error_info("INTERNAL_ERROR", SERVICE_DOMAIN, HashMap::new());
-                (
-                    Code::Internal,
-                    "the service failed while handling the call; the job may or may not have stopped".to_owned(),
-                    None,
-                )
+                (Code::Internal, PANICKED.to_owned(), None)
             }
             ApiError::DeadlineExceeded => {
                 details.set_error_info("DEADLINE_EXCEEDED", SERVICE_DOMAIN, HashMap::new());
-                (
-                    Code::DeadlineExceeded,
-                    "the call's deadline passed before Cognito answered; the job may or may not have stopped".to_owned(),
-                    None,
-                )
+                (Code::DeadlineExceeded, DEADLINE_PASSED.to_owned(), None)
             }
         };
         let mut status = Status::with_error_details(code, message, details);
@@ -330,15 +341,26 @@ fn cognito_status(
             let (code, reason, text) = match kind {
                 ServiceFailure::ResourceNotFound => {
                     let text = said("the user pool or the import job does not exist");
-                    details.set_resource_info("cognito-idp:UserImportJob", job, format!("user pool {pool}"), &text);
+                    details.set_resource_info(
+                        "cognito-idp:UserImportJob",
+                        job,
+                        format!("user pool {pool}"),
+                        &text,
+                    );
                     (Code::NotFound, "RESOURCE_NOT_FOUND", text)
                 }
-                ServiceFailure::InvalidParameter => {
-                    (Code::InvalidArgument, "INVALID_PARAMETER", said("Cognito rejected a parameter"))
-                }
+                ServiceFailure::InvalidParameter => (
+                    Code::InvalidArgument,
+                    "INVALID_PARAMETER",
+                    said("Cognito rejected a parameter"),
+                ),
                 ServiceFailure::PreconditionNotMet => {
                     let text = said("the import job is not in a state that can be stopped");
-                    details.add_precondition_failure_violation("JOB_STATUS", format!("{pool}/{job}"), &text);
+                    details.add_precondition_failure_violation(
+                        "JOB_STATUS",
+                        format!("{pool}/{job}"),
+                        &text,
+                    );
                     (Code::FailedPrecondition, "PRECONDITION_NOT_MET", text)
                 }
                 ServiceFailure::OperationNotEnabled => (
@@ -349,28 +371,46 @@ fn cognito_status(
                 ServiceFailure::AccessDenied => (
                     Code::PermissionDenied,
                     "AWS_ACCESS_DENIED",
-                    "the service's own AWS identity may not stop import jobs in this user pool; its operators must grant cognito-idp:StopUserImportJob".to_owned(),
+                    AWS_ACCESS_DENIED.to_owned(),
                 ),
                 ServiceFailure::Throttled => {
                     details.set_retry_info(Some(RETRY_DELAY));
-                    (Code::ResourceExhausted, "THROTTLED", said("Cognito throttled the call"))
+                    (
+                        Code::ResourceExhausted,
+                        "THROTTLED",
+                        said("Cognito throttled the call"),
+                    )
                 }
                 ServiceFailure::ServiceFailed => {
                     details.set_retry_info(Some(RETRY_DELAY));
-                    (Code::Unavailable, "COGNITO_UNAVAILABLE", said("Cognito failed to handle the call"))
+                    (
+                        Code::Unavailable,
+                        "COGNITO_UNAVAILABLE",
+                        said("Cognito failed to handle the call"),
+                    )
                 }
                 // AWS's message about a bad signature or token is for the
                 // service's operators, not the caller.
                 ServiceFailure::CredentialsRejected => (
                     Code::Internal,
                     "AWS_CREDENTIALS_REJECTED",
-                    "AWS rejected the service's credentials; the service's operators must fix its AWS configuration".to_owned(),
+                    AWS_CREDENTIALS_REJECTED.to_owned(),
                 ),
-                ServiceFailure::Other => (Code::Unknown, "UNKNOWN_AWS_ERROR", said("Cognito answered with an unknown error")),
+                ServiceFailure::Other => (
+                    Code::Unknown,
+                    "UNKNOWN_AWS_ERROR",
+                    said("Cognito answered with an unknown error"),
+                ),
             };
             let mut metadata = HashMap::new();
-            metadata.insert(AWS_ERROR_CODE_KEY.to_owned(), aws_error_code.clone().unwrap_or_default());
-            metadata.insert(AWS_REQUEST_ID_KEY.to_owned(), request_id.clone().unwrap_or_default());
+            metadata.insert(
+                AWS_ERROR_CODE_KEY.to_owned(),
+                aws_error_code.clone().unwrap_or_default(),
+            );
+            metadata.insert(
+                AWS_REQUEST_ID_KEY.to_owned(),
+                request_id.clone().unwrap_or_default(),
+            );
             details.set_error_info(reason, COGNITO_DOMAIN, metadata);
             return (code, text, request_id);
         }
@@ -382,16 +422,17 @@ fn cognito_status(
         Failure::TimedOut => (
             Code::DeadlineExceeded,
             "AWS_TIMEOUT",
-            "Cognito did not answer within the service's AWS timeout; the job may or may not have stopped".to_owned(),
+            AWS_TIMEOUT.to_owned(),
         ),
-        Failure::Unreachable => (Code::Unavailable, "COGNITO_UNREACHABLE", "Cognito could not be reached".to_owned()),
+        Failure::Unreachable => (
+            Code::Unavailable,
+            "COGNITO_UNREACHABLE",
+            "Cognito could not be reached".to_owned(),
+        ),
         Failure::ResponseTooLarge => (
             Code::Unavailable,
             "COGNITO_RESPONSE_TOO_LARGE",
-            format!(
-                "Cognito's answer was larger than the {} bytes the service reads; the job may or may not have stopped",
-                crate::cognito::MAX_RESPONSE_BYTES
-            ),
+            response_too_large(crate::cognito::MAX_RESPONSE_BYTES),
         ),
         Failure::UnparseableResponse => (
             Code::Unavailable,
