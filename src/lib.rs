@@ -20,10 +20,10 @@ pub mod auth;
 pub mod cognito;
 pub mod configuration;
 pub mod connections;
-pub mod emulator;
 pub mod error;
 pub mod health;
 pub mod layers;
+pub mod local_cognito;
 pub mod metrics;
 pub mod proto;
 pub mod rate_limit;
@@ -32,4 +32,9 @@ pub mod service;
 pub mod startup;
 pub mod telemetry;
 pub mod tls;
-pub mod validation;
+
+/// Cognito's constraints on user pool and job ids, shared with the emulator.
+pub use cognito_constraints as validation;
+/// The embedded Cognito emulator of `--local-cognito`.
+#[cfg(feature = "local-cognito")]
+pub use cognito_emulator as emulator;

@@ -21,12 +21,12 @@ use crate::{
     cognito::{Cognito, Connection},
     configuration::{AuthSettings, LimitSettings, Settings},
     connections,
-    emulator::Emulator,
     health::DrainingHealth,
     layers::{
         AuthenticateLayer, AuthorizeLayer, CallLogLayer, CallerLimitLayer, CatchPanicLayer,
         DeadlineLayer, ErrorInfoLayer, InFlightLimitLayer,
     },
+    local_cognito::{DEMO_POOL, Emulator},
     metrics::{self, Metrics},
     proto::{self, import_job_service_server::ImportJobServiceServer},
     rate_limit::{CognitoRateLimit, RateSettings},
@@ -219,7 +219,7 @@ impl Application {
         };
         banner.push_str(&format!(
             "Stop a running job{note}:\n  grpcurl {transport} -d '{{\"user_pool_id\": \"{}\", \"job_id\": \"import-in-progress\"}}' {target} importjob.v1.ImportJobService/StopUserImportJob\n",
-            crate::emulator::DEMO_POOL
+            DEMO_POOL
         ));
         eprintln!("{banner}");
     }
