@@ -38,22 +38,11 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use crate::{
     auth::{
-        mtls::{self, CertificateError, CommonName},
+        mtls::{self, CertificateError, ClientCertificate, CommonName},
         reload::{LoadError, Reload, Reloadable},
     },
     connections,
 };
-
-/// What a connection's client certificate established.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientCertificate {
-    /// The client presented none.
-    None,
-    /// A trusted certificate naming this identity.
-    Verified(String),
-    /// A certificate that identifies no one.
-    Rejected(CertificateError),
-}
 
 /// The server's TLS configuration, ready to accept connections. Its files
 /// are reloaded while the service runs (see [`Tls::reloadable`]): each new

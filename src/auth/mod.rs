@@ -40,9 +40,8 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use http::HeaderMap;
 
-use crate::tls::{ClientCertificate, TlsConnectionInfo};
 use jwt::{JwtSettings, KeySet, TokenError};
-use mtls::CertificateError;
+use mtls::{CertificateError, ClientCertificate};
 use policy::Policy;
 use reload::{Reload, Reloadable};
 
@@ -191,10 +190,10 @@ impl Authorizer {
         &self,
         path: &str,
         headers: &HeaderMap,
-        connection: Option<&TlsConnectionInfo>,
+        client_certificate: Option<&ClientCertificate>,
     ) -> Result<Caller, AuthFailure> {
         let mut caller = Caller::default();
-        match connection.map(|c| &c.client_certificate) {
+        match client_certificate {
             Some(ClientCertificate::Verified(principal)) => caller.identities.push(Identity {
                 principal: principal.clone(),
                 proof: Proof::Mtls,

@@ -62,6 +62,17 @@ impl CertificateError {
     }
 }
 
+/// What a connection's client certificate established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCertificate {
+    /// The client presented none.
+    None,
+    /// A trusted certificate naming this identity.
+    Verified(String),
+    /// A certificate that identifies no one.
+    Rejected(CertificateError),
+}
+
 /// Whether a subject's common name may name a certificate that has no SAN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommonName {

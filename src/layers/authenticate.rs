@@ -81,7 +81,10 @@ where
         let authenticated = self.layer.authorizer.authenticate(
             path,
             request.headers(),
-            request.extensions().get::<TlsConnectionInfo>(),
+            request
+                .extensions()
+                .get::<TlsConnectionInfo>()
+                .map(|info| &info.client_certificate),
         );
         match authenticated {
             Ok(caller) => {

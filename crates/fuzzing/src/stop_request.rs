@@ -18,12 +18,13 @@ use import_job_service::{
     audit::AuditTrail,
     auth::{
         Authorizer, Caller, Identity, Proof,
+        mtls::ClientCertificate,
         policy::{Call, Decision, Policy},
         reload::Reloadable,
     },
     layers::{AuthenticateLayer, AuthorizeLayer},
     proto::StopUserImportJobRequest,
-    tls::{ClientCertificate, TlsConnectionInfo},
+    tls::TlsConnectionInfo,
     validation::{MAX_ID_LEN, StopRequest, cognito_message},
 };
 
