@@ -595,3 +595,6 @@ impl std::fmt::Display for CognitoError {
         f.write_str(&self.detail)
     }
 }
+
+/// Holds no SDK type, so no source: `detail` says what the SDK said.
+impl StdError for CognitoError {}

@@ -84,6 +84,41 @@ pub enum ApiError {
     Panicked,
 }
 
+/// For logs and `?`: what went wrong, in a few words. What a caller is
+/// told is the status `From<ApiError> for Status` makes.
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::InvalidRequest(violations) => {
+                write!(f, "invalid request ({} fields)", violations.len())
+            }
+            ApiError::UnknownRegion(pool) => write!(f, "no AWS region for user pool {pool}"),
+            ApiError::Cognito(error, _) => write!(f, "Cognito: {error}"),
+            ApiError::DeadlineExceeded => f.write_str("the caller's deadline passed"),
+            ApiError::Unauthenticated(failure) => {
+                write!(f, "unauthenticated: {}", failure.reason())
+            }
+            ApiError::PermissionDenied { method } => write!(f, "not allowed to call {method}"),
+            ApiError::Message(failure) => write!(f, "request message: {}", failure.reason()),
+            ApiError::Overloaded => f.write_str("the service is at its limit of calls in flight"),
+            ApiError::CallerOverLimit { limit } => {
+                write!(f, "the caller has {limit} calls in flight")
+            }
+            ApiError::CognitoRateLimited { .. } => f.write_str("no turn under the Cognito rate"),
+            ApiError::Panicked => f.write_str("the handler panicked"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ApiError::Cognito(error, _) => Some(error),
+            _ => None,
+        }
+    }
+}
+
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         let mut details = ErrorDetails::new();
