@@ -9,7 +9,6 @@
 use std::{
     collections::{HashMap, HashSet},
     error::Error as StdError,
-    fmt,
     sync::{Arc, RwLock},
 };
 
@@ -25,26 +24,15 @@ use aws_sdk_cognitoidentityprovider::{
     },
     types::{UserImportJobStatusType, UserImportJobType},
 };
-use aws_smithy_runtime_api::{
-    box_error::BoxError,
-    client::{
-        interceptors::{
-            Intercept,
-            context::{
-                BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
-                InterceptorContext,
-            },
-        },
-        result::DispatchFailure,
-        retries::{
-            RequestAttempts,
-            classifiers::{ClassifyRetry, RetryAction},
-        },
-        runtime_components::RuntimeComponents,
-    },
-};
-use aws_smithy_types::{DateTime, body::SdkBody, config_bag::ConfigBag, retry::ErrorKind};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use aws_smithy_runtime_api::client::result::DispatchFailure;
+use aws_smithy_types::{DateTime, retry::ErrorKind};
+
+mod chain;
+mod interceptors;
+
+use chain::cause;
+pub use interceptors::MAX_RESPONSE_BYTES;
+use interceptors::{CapResponseSize, CountRetries, NoRetryAfterTooLarge, ResponseTooLarge};
 
 use crate::{
     configuration::AwsSettings,
@@ -133,122 +121,6 @@ impl Failure {
             Failure::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Failure::RequestNotBuilt => "REQUEST_NOT_BUILT",
         }
-    }
-}
-
-/// Counts the SDK's retries: every attempt of a call after its first.
-struct CountRetries {
-    metrics: Arc<Metrics>,
-    region: RegionLabels,
-}
-
-impl fmt::Debug for CountRetries {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CountRetries")
-            .field("region", &self.region.region)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Intercept for CountRetries {
-    fn name(&self) -> &'static str {
-        "CountRetries"
-    }
-
-    fn read_before_attempt(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if cfg
-            .load::<RequestAttempts>()
-            .is_some_and(|attempts| attempts.attempts() > 1)
-        {
-            self.metrics
-                .cognito_retries
-                .get_or_create(&self.region)
-                .inc();
-        }
-        Ok(())
-    }
-}
-
-/// The largest answer read from Cognito. Its answers to these operations
-/// are a few kilobytes (a job, or a page of at most 60); a larger one is
-/// refused as it arrives, so a misbehaving endpoint cannot make the service
-/// hold what it sends.
-pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-
-/// An answer over [`MAX_RESPONSE_BYTES`].
-#[derive(Debug)]
-struct ResponseTooLarge;
-
-impl fmt::Display for ResponseTooLarge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the answer is larger than {MAX_RESPONSE_BYTES} bytes")
-    }
-}
-
-impl StdError for ResponseTooLarge {}
-
-/// Caps what the SDK reads of an answer at [`MAX_RESPONSE_BYTES`]: at once
-/// when its `Content-Length` says more, else as its bytes arrive. (The SDK
-/// reads a whole answer into memory before parsing it, however large.)
-#[derive(Debug)]
-struct CapResponseSize;
-
-impl Intercept for CapResponseSize {
-    fn name(&self) -> &'static str {
-        "CapResponseSize"
-    }
-
-    fn modify_before_deserialization(
-        &self,
-        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let response = context.response_mut();
-        let announced = response
-            .headers()
-            .get("content-length")
-            .and_then(|length| length.parse::<u64>().ok());
-        if announced.is_some_and(|length| length > MAX_RESPONSE_BYTES as u64) {
-            return Err(Box::new(ResponseTooLarge));
-        }
-        let body = response.take_body();
-        *response.body_mut() = body.map(|body| {
-            SdkBody::from_body_1_x(Limited::new(body, MAX_RESPONSE_BYTES).map_err(|error| {
-                match error.is::<LengthLimitError>() {
-                    true => Box::new(ResponseTooLarge),
-                    false => error,
-                }
-            }))
-        });
-        Ok(())
-    }
-}
-
-/// An answer over the cap is not retried, whatever the SDK's own
-/// classifiers say of a body that failed to arrive: Cognito did answer, so
-/// the call may have had its effect (a job stopped), and a second attempt
-/// would be judged by a second, different answer.
-#[derive(Debug)]
-struct NoRetryAfterTooLarge;
-
-impl ClassifyRetry for NoRetryAfterTooLarge {
-    fn classify_retry(&self, context: &InterceptorContext) -> RetryAction {
-        match context.output_or_error() {
-            Some(Err(error)) if cause::<ResponseTooLarge>(error).is_some() => {
-                RetryAction::RetryForbidden
-            }
-            _ => RetryAction::NoActionIndicated,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "NoRetryAfterTooLarge"
     }
 }
 
@@ -564,18 +436,6 @@ fn caused_by_credentials(err: &(dyn StdError + 'static)) -> bool {
 
 fn credentials_error<'e>(err: &'e (dyn StdError + 'static)) -> Option<&'e CredentialsError> {
     cause::<CredentialsError>(err)
-}
-
-/// The first error of type `E` in `err`'s chain of sources, `err` included.
-fn cause<'e, E: StdError + 'static>(err: &'e (dyn StdError + 'static)) -> Option<&'e E> {
-    let mut source = Some(err);
-    while let Some(err) = source {
-        if let Some(found) = err.downcast_ref::<E>() {
-            return Some(found);
-        }
-        source = err.source();
-    }
-    None
 }
 
 /// The error and its sources, for logs.
