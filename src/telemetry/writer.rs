@@ -26,27 +26,18 @@
 //!   deadline, then replaces what is left by one line that counts it.
 
 use std::{
-    collections::VecDeque,
     io::{self, Write},
-    sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Condvar, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
-use prometheus_client::{
-    encoding::EncodeLabelSet,
-    metrics::{counter::Counter, family::Family},
-};
 use tracing::Metadata;
 use tracing_subscriber::fmt::MakeWriter;
 
-/// The most a single write to a pipe takes whole (POSIX's `PIPE_BUF` on
-/// Linux): the longest line written, and the size of each write.
-pub const PIPE_BUF: usize = 4096;
+mod queues;
 
-/// Bytes each queue holds before its lines are let go: seconds of the
-/// heaviest load measured (BENCHMARKS.md), and memory taken only while the
-/// reader is behind.
-pub const QUEUE_BYTES: usize = 4 << 20;
+use queues::{Batch, Counts, Kind, Lane, Loss, Shared};
+pub use queues::{LOST_LINES, LostLabels, PIPE_BUF, QUEUE_BYTES};
 
 /// How often, at least, the writer reports lines lost while the reader stays
 /// behind.
@@ -65,235 +56,6 @@ const GATHER: Duration = Duration::from_millis(1);
 /// While finishing, how long a wait for the output to take bytes lasts
 /// before the writer looks at the clock again.
 const POLL_SLICE: Duration = Duration::from_millis(100);
-
-/// Lines lost, by kind and why: every value comes from the enums below.
-pub static LOST_LINES: LazyLock<Family<LostLabels, Counter>> = LazyLock::new(Family::default);
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct LostLabels {
-    /// `audit`, `call` or `other`.
-    pub kind: &'static str,
-    /// `queue_full`, `too_long`, `write_failed` or `exit`.
-    pub reason: &'static str,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Audit,
-    Call,
-    Other,
-}
-
-impl Kind {
-    const ALL: [Kind; 3] = [Kind::Audit, Kind::Call, Kind::Other];
-
-    fn of(metadata: &Metadata<'_>) -> (Kind, Lane) {
-        match metadata.target() {
-            "audit" => (Kind::Audit, Lane::Audit),
-            target if target.ends_with("::call_log") => (Kind::Call, Lane::Calls),
-            _ => (Kind::Other, Lane::Service),
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Kind::Audit => "audit",
-            Kind::Call => "call",
-            Kind::Other => "other",
-        }
-    }
-}
-
-/// The queues, in the order they are written.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lane {
-    Service,
-    Audit,
-    Calls,
-}
-
-#[derive(Clone, Copy)]
-enum Loss {
-    QueueFull,
-    TooLong,
-    WriteFailed,
-    Exit,
-}
-
-impl Loss {
-    fn label(self) -> &'static str {
-        match self {
-            Loss::QueueFull => "queue_full",
-            Loss::TooLong => "too_long",
-            Loss::WriteFailed => "write_failed",
-            Loss::Exit => "exit",
-        }
-    }
-}
-
-/// Lines by kind.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
-struct Counts([u64; 3]);
-
-impl Counts {
-    fn add(&mut self, kind: Kind, n: u64) {
-        self.0[kind as usize] += n;
-    }
-
-    fn get(&self, kind: Kind) -> u64 {
-        self.0[kind as usize]
-    }
-
-    fn is_zero(&self) -> bool {
-        self.0 == [0; 3]
-    }
-}
-
-/// Whole lines waiting, oldest first: their bytes one after the other in
-/// one buffer (no allocation per line), and each one's kind and length.
-#[derive(Default)]
-struct Queue {
-    bytes: Vec<u8>,
-    /// Where the oldest line begins in `bytes`.
-    start: usize,
-    lines: VecDeque<(Kind, usize)>,
-}
-
-impl Queue {
-    /// Bytes held at rest: a busy moment's buffer is given back, but for
-    /// this much.
-    const KEPT_CAPACITY: usize = 64 * 1024;
-
-    fn queued_bytes(&self) -> usize {
-        self.bytes.len() - self.start
-    }
-
-    fn push(&mut self, kind: Kind, line: &[u8]) {
-        self.bytes.extend_from_slice(line);
-        self.lines.push_back((kind, line.len()));
-    }
-
-    /// Moves whole lines into `batch` while they fit in [`PIPE_BUF`];
-    /// whether it took every line.
-    fn take(&mut self, batch: &mut Batch) -> bool {
-        while let Some(&(kind, length)) = self.lines.front() {
-            if batch.bytes.len() + length > PIPE_BUF {
-                // Behind: drop the written half, so the buffer stays within
-                // twice the queue's bound.
-                if self.start > self.bytes.len() / 2 {
-                    self.bytes.drain(..self.start);
-                    self.start = 0;
-                }
-                return false;
-            }
-            batch
-                .bytes
-                .extend_from_slice(&self.bytes[self.start..self.start + length]);
-            batch.counts.add(kind, 1);
-            self.start += length;
-            self.lines.pop_front();
-        }
-        self.clear();
-        true
-    }
-
-    fn clear(&mut self) {
-        self.bytes.clear();
-        self.bytes.shrink_to(Self::KEPT_CAPACITY);
-        self.start = 0;
-        self.lines.clear();
-        self.lines.shrink_to(Self::KEPT_CAPACITY / 256);
-    }
-
-    fn counts(&self) -> Counts {
-        let mut counts = Counts::default();
-        for (kind, _) in &self.lines {
-            counts.add(*kind, 1);
-        }
-        counts
-    }
-}
-
-#[derive(Default)]
-struct State {
-    /// By [`Lane`].
-    queues: [Queue; 3],
-    /// Lost since the writer last reported.
-    unreported: Counts,
-    /// Set by [`LogFlush::finish`].
-    finish_by: Option<Instant>,
-    /// After the last line at exit: lines are counted, not queued.
-    closed: bool,
-    /// The writer waits for lines, and must be woken.
-    idle: bool,
-    finished: bool,
-}
-
-impl State {
-    fn is_empty(&self) -> bool {
-        self.queues.iter().all(|queue| queue.lines.is_empty())
-    }
-
-    fn lose(&mut self, kind: Kind, n: u64, loss: Loss) {
-        if n == 0 {
-            return;
-        }
-        // A line about lines the output refused (a closed pipe, a full
-        // disk) would be refused too, and make another: the metric says it.
-        if !matches!(loss, Loss::WriteFailed) {
-            self.unreported.add(kind, n);
-        }
-        LOST_LINES
-            .get_or_create(&LostLabels {
-                kind: kind.label(),
-                reason: loss.label(),
-            })
-            .inc_by(n);
-    }
-
-    /// Takes whole lines, lane by lane, into `batch` up to [`PIPE_BUF`]
-    /// bytes.
-    fn take(&mut self, batch: &mut Batch) {
-        for queue in &mut self.queues {
-            if !queue.take(batch) {
-                return;
-            }
-        }
-    }
-}
-
-struct Shared {
-    state: Mutex<State>,
-    /// The writer waits here for lines, or for the call to finish.
-    lines_queued: Condvar,
-    /// [`LogFlush::finish`] waits here for the writer.
-    writer_finished: Condvar,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn push(&self, kind: Kind, lane: Lane, line: &[u8]) {
-        let mut state = self.lock();
-        if line.len() > PIPE_BUF {
-            return state.lose(kind, 1, Loss::TooLong);
-        }
-        if state.closed {
-            return state.lose(kind, 1, Loss::Exit);
-        }
-        let queue = &mut state.queues[lane as usize];
-        if queue.queued_bytes() + line.len() > QUEUE_BYTES {
-            return state.lose(kind, 1, Loss::QueueFull);
-        }
-        queue.push(kind, line);
-        if state.idle {
-            state.idle = false;
-            self.lines_queued.notify_one();
-        }
-    }
-}
 
 /// The [`MakeWriter`] the subscriber formats lines into: each line is
 /// queued for the writer thread, never written by the caller's thread.
@@ -409,13 +171,6 @@ impl Drop for Line<'_> {
             self.shared.push(self.kind, self.lane, &self.pending);
         }
     }
-}
-
-/// Lines taken from the queues, to be written in one write.
-#[derive(Default)]
-struct Batch {
-    bytes: Vec<u8>,
-    counts: Counts,
 }
 
 /// Where the writer writes: standard error, or a pipe in the tests.
