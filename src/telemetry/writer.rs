@@ -27,7 +27,7 @@
 
 use std::{
     io::{self, Write},
-    sync::{Arc, Condvar, Mutex, PoisonError},
+    sync::{Arc, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -72,11 +72,7 @@ pub struct LogFlush {
 /// Starts the thread that writes the lines to standard error. The writer
 /// goes to the subscriber; the flush handle stays with `main`.
 pub fn stderr() -> io::Result<(QueuedStderr, LogFlush)> {
-    let shared = Arc::new(Shared {
-        state: Mutex::default(),
-        lines_queued: Condvar::new(),
-        writer_finished: Condvar::new(),
-    });
+    let shared = Arc::new(Shared::new());
     let writer = Arc::clone(&shared);
     std::thread::Builder::new()
         .name("log-writer".to_owned())

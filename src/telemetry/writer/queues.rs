@@ -227,6 +227,14 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    pub(super) fn new() -> Self {
+        Self {
+            state: Mutex::default(),
+            lines_queued: Condvar::new(),
+            writer_finished: Condvar::new(),
+        }
+    }
+
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -1,4 +1,7 @@
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{
+    Mutex,
+    atomic::{AtomicBool, Ordering},
+};
 
 use super::*;
 
@@ -44,19 +47,15 @@ type Reports = Arc<Mutex<Vec<(Counts, bool)>>>;
 
 /// A writer thread on `gate`, and its reports.
 fn writer(gate: &Gate) -> (Arc<Shared>, Reports) {
-    let shared = Arc::new(Shared {
-        state: Mutex::default(),
-        lines_queued: Condvar::new(),
-        writer_finished: Condvar::new(),
-    });
-    let reports = start_writer(&shared, gate);
+    let shared = Arc::new(Shared::new());
+    let reports = start_writer(&shared, gate.clone());
     (shared, reports)
 }
 
-fn start_writer(shared: &Arc<Shared>, gate: &Gate) -> Reports {
+/// A writer thread on `output`, and its reports.
+fn start_writer(shared: &Arc<Shared>, mut output: impl Output + Send + 'static) -> Reports {
     let reports = Arc::new(Mutex::new(Vec::new()));
     let (thread_shared, thread_reports) = (Arc::clone(shared), Arc::clone(&reports));
-    let mut output = gate.clone();
     std::thread::spawn(move || {
         write_lines(&thread_shared, &mut output, |lost, exit| {
             thread_reports.lock().unwrap().push((lost, exit));
@@ -114,11 +113,7 @@ fn audit_events_overtake_queued_call_lines_and_a_full_queue_sheds_only_its_own()
 #[test]
 fn at_the_deadline_what_is_left_is_counted_in_the_last_line() {
     let gate = Gate::default();
-    let shared = Arc::new(Shared {
-        state: Mutex::default(),
-        lines_queued: Condvar::new(),
-        writer_finished: Condvar::new(),
-    });
+    let shared = Arc::new(Shared::new());
     for n in 0..100 {
         shared.push(Kind::Call, Lane::Calls, &line(n, "call"));
     }
@@ -128,7 +123,7 @@ fn at_the_deadline_what_is_left_is_counted_in_the_last_line() {
     // Finishing from its first write, which the output never takes.
     let started = Instant::now();
     shared.lock().finish_by = Some(started + Duration::from_millis(300));
-    let reports = start_writer(&shared, &gate);
+    let reports = start_writer(&shared, gate.clone());
     finish(&shared, Duration::from_millis(300));
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -163,18 +158,8 @@ impl Output for Closed {
 
 #[test]
 fn lines_a_closed_output_refuses_are_counted_not_reported_in_more_lines() {
-    let shared = Arc::new(Shared {
-        state: Mutex::default(),
-        lines_queued: Condvar::new(),
-        writer_finished: Condvar::new(),
-    });
-    let reports = Arc::new(Mutex::new(Vec::new()));
-    let (thread_shared, thread_reports) = (Arc::clone(&shared), Arc::clone(&reports));
-    std::thread::spawn(move || {
-        write_lines(&thread_shared, &mut Closed, |lost, exit| {
-            thread_reports.lock().unwrap().push((lost, exit));
-        })
-    });
+    let shared = Arc::new(Shared::new());
+    let reports = start_writer(&shared, Closed);
     let refused = || {
         LOST_LINES
             .get_or_create(&LostLabels {
