@@ -226,7 +226,7 @@ impl Cognito {
     /// The region a call for `pool` goes to: the override, else the region
     /// the pool id begins with. `None` when the pool id begins with something
     /// that is not a known AWS region, so no such pool can exist.
-    pub fn region_for(&self, pool: &UserPoolId) -> Option<String> {
+    pub(crate) fn region_for(&self, pool: &UserPoolId) -> Option<String> {
         match &self.region_override {
             Some(region) => Some(region.to_string()),
             None => Some(pool.region_prefix())

@@ -359,7 +359,7 @@ pub enum LogFormat {
 }
 
 /// Durations such as `250ms`, `10s` or `2m`.
-pub fn parse_duration(value: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value)
         .map_err(|e| format!("{e} (expected a duration such as 250ms, 10s or 2m)"))
 }

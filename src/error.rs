@@ -52,7 +52,7 @@ fn response_too_large(limit_bytes: usize) -> String {
 
 /// How long to wait before retrying after throttling or a Cognito failure:
 /// about the SDK's own first backoff, after its retries were used up.
-pub const RETRY_DELAY: Duration = Duration::from_secs(1);
+pub(crate) const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// Why a call failed.
 #[derive(Debug)]
@@ -295,7 +295,7 @@ fn certificate_message(error: CertificateError) -> &'static str {
 
 /// Puts the id AWS gave the request in an answer's metadata
 /// ([`REQUEST_ID_KEY`]), the same whether the call succeeded or failed.
-pub fn insert_request_id(metadata: &mut MetadataMap, request_id: Option<&str>) {
+pub(crate) fn insert_request_id(metadata: &mut MetadataMap, request_id: Option<&str>) {
     if let Some(value) = request_id.and_then(|id| MetadataValue::try_from(id).ok()) {
         metadata.insert(REQUEST_ID_KEY, value);
     }

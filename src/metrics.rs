@@ -178,7 +178,7 @@ impl Metrics {
     }
 
     /// Records a finished call to Cognito.
-    pub fn cognito_call(&self, region: &str, outcome: &str, took: Duration) {
+    pub(crate) fn cognito_call(&self, region: &str, outcome: &str, took: Duration) {
         let labels = CognitoLabels {
             region: region.to_owned(),
             outcome: outcome.to_owned(),

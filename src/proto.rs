@@ -29,16 +29,16 @@ pub const METHODS: &[&str] = &[
 ];
 
 /// `ErrorInfo.domain` of errors that came from Cognito.
-pub const COGNITO_DOMAIN: &str = "cognito-idp.amazonaws.com";
+pub(crate) const COGNITO_DOMAIN: &str = "cognito-idp.amazonaws.com";
 /// `ErrorInfo.domain` of errors the service raises itself.
-pub const SERVICE_DOMAIN: &str = "importjob.v1.ImportJobService";
+pub(crate) const SERVICE_DOMAIN: &str = "importjob.v1.ImportJobService";
 /// Response metadata key holding the AWS request id.
-pub const REQUEST_ID_KEY: &str = "x-amzn-requestid";
+pub(crate) const REQUEST_ID_KEY: &str = "x-amzn-requestid";
 /// `ErrorInfo.metadata` key: the AWS error code Cognito answered with (or
 /// would have, for a request the service rejected as Cognito would).
-pub const AWS_ERROR_CODE_KEY: &str = "awsErrorCode";
+pub(crate) const AWS_ERROR_CODE_KEY: &str = "awsErrorCode";
 /// `ErrorInfo.metadata` key: Cognito's own words, where the status message
 /// is the service's.
-pub const AWS_ERROR_MESSAGE_KEY: &str = "awsErrorMessage";
+pub(crate) const AWS_ERROR_MESSAGE_KEY: &str = "awsErrorMessage";
 /// `ErrorInfo.metadata` key: the id AWS gave the request.
-pub const AWS_REQUEST_ID_KEY: &str = "awsRequestId";
+pub(crate) const AWS_REQUEST_ID_KEY: &str = "awsRequestId";

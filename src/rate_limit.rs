@@ -72,13 +72,13 @@ pub struct RateSettings {
 
 /// Why a call got no turn, and when one may be free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refused {
+pub(crate) struct Refused {
     pub reason: Refusal,
     pub retry_after: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Its turn would come too late to leave the expected latency before
     /// its deadline.
     Deadline,
@@ -152,7 +152,7 @@ impl CognitoRateLimit {
     /// Waits for a turn to call Cognito in `region` on behalf of `caller`,
     /// for a call that must be answered by `deadline`, or says why not.
     /// Dropping the future gives the turn up.
-    pub async fn turn(
+    pub(crate) async fn turn(
         &self,
         region: &str,
         caller: &str,
@@ -239,7 +239,7 @@ impl CognitoRateLimit {
     /// the returned timer is finished or dropped: a call cut short by its
     /// caller's deadline counts for as long as it lasted, so that a slowing
     /// Cognito raises the expected latency.
-    pub fn time_call(&self, region: &str) -> CallTimer {
+    pub(crate) fn time_call(&self, region: &str) -> CallTimer {
         CallTimer {
             state: Arc::clone(&self.region(region).state),
             started: Instant::now(),
@@ -319,14 +319,14 @@ impl CognitoRateLimit {
 }
 
 /// Times one call to Cognito (see [`CognitoRateLimit::time_call`]).
-pub struct CallTimer {
+pub(crate) struct CallTimer {
     state: Arc<Mutex<State>>,
     started: Instant,
 }
 
 impl CallTimer {
     /// How long the call took, recorded.
-    pub fn finish(self) -> Duration {
+    pub(crate) fn finish(self) -> Duration {
         self.started.elapsed()
     }
 }

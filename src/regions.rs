@@ -59,7 +59,7 @@ pub const AWS_REGIONS: &[&str] = &[
 ];
 
 /// Checks a region name given in configuration.
-pub fn parse_region(name: &str) -> Result<String, String> {
+pub(crate) fn parse_region(name: &str) -> Result<String, String> {
     if is_region_name(name) {
         Ok(name.to_owned())
     } else {
@@ -71,7 +71,7 @@ pub fn parse_region(name: &str) -> Result<String, String> {
 
 /// AWS region names: lowercase words joined by hyphens, ending in a number
 /// (`us-east-1`, `us-gov-west-1`, `eusc-de-east-1`).
-pub fn is_region_name(name: &str) -> bool {
+pub(crate) fn is_region_name(name: &str) -> bool {
     let mut parts = name.split('-');
     let number = parts.next_back().unwrap_or_default();
     let words: Vec<_> = parts.collect();

@@ -30,10 +30,10 @@ pub struct JwtSettings {
 }
 
 /// The algorithms `--jwt-algorithms` may name.
-pub const SUPPORTED_ALGORITHMS: &[&str] = &["RS256", "ES256", "EdDSA"];
+pub(crate) const SUPPORTED_ALGORITHMS: &[&str] = &["RS256", "ES256", "EdDSA"];
 
 /// Parses `RS256,ES256,EdDSA`-style lists.
-pub fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, String> {
+pub(crate) fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, String> {
     let algorithms = list
         .split(',')
         .map(str::trim)
@@ -174,7 +174,7 @@ pub enum TokenError {
 
 impl TokenError {
     /// The ErrorInfo reason for it.
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             TokenError::Malformed => "TOKEN_MALFORMED",
             TokenError::AlgorithmNotAllowed => "TOKEN_ALGORITHM_NOT_ALLOWED",

@@ -66,7 +66,7 @@ pub enum AuthFailure {
 
 impl AuthFailure {
     /// The ErrorInfo reason for it.
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             AuthFailure::NoCredentials => "CREDENTIALS_MISSING",
             AuthFailure::NotBearer => "AUTHORIZATION_NOT_BEARER",
@@ -92,7 +92,7 @@ pub enum MessageFailure {
 
 impl MessageFailure {
     /// The ErrorInfo reason for it.
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             MessageFailure::TooLarge { .. } => "MESSAGE_TOO_LARGE",
             MessageFailure::Malformed => "MESSAGE_MALFORMED",
@@ -109,7 +109,7 @@ pub enum Proof {
 }
 
 impl Proof {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Proof::Mtls => "mtls",
             Proof::Jwt => "jwt",

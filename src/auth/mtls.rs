@@ -47,7 +47,7 @@ pub enum CertificateError {
 
 impl CertificateError {
     /// The ErrorInfo reason for it.
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             CertificateError::Untrusted => "CLIENT_CERTIFICATE_UNTRUSTED",
             CertificateError::Expired => "CLIENT_CERTIFICATE_EXPIRED",

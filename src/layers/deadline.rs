@@ -25,7 +25,7 @@ use crate::error::ApiError;
 /// When the call's deadline passes, for the handler: in the request's
 /// extensions when the caller set one.
 #[derive(Debug, Clone, Copy)]
-pub struct CallDeadline(pub Instant);
+pub(crate) struct CallDeadline(pub Instant);
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeadlineLayer;

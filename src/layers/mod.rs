@@ -1,13 +1,13 @@
 //! Cross-cutting concerns, each a tower layer around every gRPC service the
 //! server hosts. `startup` composes them, outermost first.
 
-pub mod authenticate;
-pub mod authorize;
-pub mod call_log;
-pub mod catch_panic;
-pub mod deadline;
-pub mod error_info;
-pub mod limit;
+pub(crate) mod authenticate;
+pub(crate) mod authorize;
+pub(crate) mod call_log;
+pub(crate) mod catch_panic;
+pub(crate) mod deadline;
+pub(crate) mod error_info;
+pub(crate) mod limit;
 
 pub use authenticate::AuthenticateLayer;
 pub use authorize::AuthorizeLayer;

@@ -182,7 +182,7 @@ pub fn log_panics() {
 /// A caller-supplied value as it may appear in a log line: valid ids have at
 /// most 55 characters, so anything past 64 is cut rather than let a caller
 /// flood the logs.
-pub fn loggable(value: &str) -> &str {
+pub(crate) fn loggable(value: &str) -> &str {
     const MAX_CHARS: usize = 64;
     match value.char_indices().nth(MAX_CHARS) {
         Some((end, _)) => &value[..end],
