@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod proto;
 pub(crate) mod rate_limit;
 pub(crate) mod regions;
+pub mod reload;
 pub(crate) mod service;
 pub mod startup;
 pub mod telemetry;

@@ -16,7 +16,6 @@ use crate::{
         jwt::{JwtSettings, KeySet},
         mtls::CommonName,
         policy::Policy,
-        reload::{self, LoadError, Reloadable},
     },
     cognito::{Cognito, Connection},
     configuration::{AuthSettings, LimitSettings, Settings},
@@ -30,6 +29,7 @@ use crate::{
     metrics::{self, Metrics},
     proto::{self, import_job_service_server::ImportJobServiceServer},
     rate_limit::{CognitoRateLimit, RateSettings},
+    reload::{self, LoadError, Reloadable},
     service::ImportJobs,
     tls::{Tls, TlsFiles},
 };

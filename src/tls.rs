@@ -37,11 +37,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use crate::{
-    auth::{
-        mtls::{self, CertificateError, ClientCertificate, CommonName},
-        reload::{LoadError, Reload, Reloadable},
-    },
+    auth::mtls::{self, CertificateError, ClientCertificate, CommonName},
     connections,
+    reload::{LoadError, Reload, Reloadable},
 };
 
 /// The server's TLS configuration, ready to accept connections. Its files

@@ -33,17 +33,16 @@
 pub mod jwt;
 pub mod mtls;
 pub mod policy;
-pub mod reload;
 pub mod spiffe;
 
 use std::{fmt, sync::Arc, time::Duration};
 
 use http::HeaderMap;
 
+use crate::reload::{Reload, Reloadable};
 use jwt::{JwtSettings, KeySet, TokenError};
 use mtls::{CertificateError, ClientCertificate};
 use policy::Policy;
-use reload::{Reload, Reloadable};
 
 use crate::proto::REFLECTION_PREFIX;
 pub use crate::proto::{HEALTH_PREFIX, STOP_PATH};

@@ -20,10 +20,10 @@ use import_job_service::{
         Authorizer, Caller, Identity, Proof,
         mtls::ClientCertificate,
         policy::{Call, Decision, Policy},
-        reload::Reloadable,
     },
     layers::{AuthenticateLayer, AuthorizeLayer},
     proto::StopUserImportJobRequest,
+    reload::Reloadable,
     tls::TlsConnectionInfo,
     validation::{MAX_ID_LEN, StopRequest, cognito_message},
 };
