@@ -74,62 +74,63 @@ impl Reader {
     }
 }
 
-/// Probes' latencies, in seconds.
-#[derive(Default)]
-struct Latencies {
-    health: Vec<f64>,
-    call: Vec<f64>,
-    metrics: Vec<f64>,
+/// What is probed: its health, a call that goes to Cognito (the emulator)
+/// and back, and its metrics.
+const PROBED: [&str; 3] = ["health", "a valid call", "metrics"];
+
+/// Each probe's latencies, in seconds, in the order of [`PROBED`].
+type Latencies = [Vec<f64>; 3];
+
+fn p99(samples: &[f64]) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)]
 }
 
-impl Latencies {
-    fn p99(samples: &[f64]) -> f64 {
-        let mut sorted = samples.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)]
-    }
-}
-
-/// What the service is asked while the reader varies: its health, a call
-/// that goes to Cognito (the emulator) and back, and its metrics, every
-/// 100 ms for `period`. Each must answer within 5 s, or the test fails.
-async fn probe(
-    client: &mut ImportJobServiceClient<Channel>,
-    health: &mut HealthClient<Channel>,
+/// The service's clients, and the count of calls they made.
+struct Probes {
+    client: ImportJobServiceClient<Channel>,
+    health: HealthClient<Channel>,
     metrics_addr: std::net::SocketAddr,
-    period: Duration,
-    calls: &AtomicU64,
-) -> Latencies {
-    const LIMIT: Duration = Duration::from_secs(5);
-    let mut latencies = Latencies::default();
-    let end = Instant::now() + period;
-    while Instant::now() < end {
-        let started = Instant::now();
-        tokio::time::timeout(LIMIT, health.check(HealthCheckRequest::default()))
-            .await
-            .expect("health answers")
-            .unwrap();
-        latencies.health.push(started.elapsed().as_secs_f64());
+    calls: Arc<AtomicU64>,
+}
 
-        let started = Instant::now();
-        let answer = tokio::time::timeout(
-            LIMIT,
-            client.stop_user_import_job(request(DEMO_POOL, "import-probe")),
-        )
-        .await
-        .expect("a valid call answers");
-        calls.fetch_add(1, Ordering::SeqCst);
-        assert_eq!(answer.unwrap_err().code(), tonic::Code::NotFound);
-        latencies.call.push(started.elapsed().as_secs_f64());
+impl Probes {
+    /// Asks each of [`PROBED`] every 100 ms for `period`. Each must answer
+    /// within 5 s, or the test fails.
+    async fn run(&mut self, period: Duration) -> Latencies {
+        const LIMIT: Duration = Duration::from_secs(5);
+        let mut latencies = Latencies::default();
+        let end = Instant::now() + period;
+        while Instant::now() < end {
+            let started = Instant::now();
+            tokio::time::timeout(LIMIT, self.health.check(HealthCheckRequest::default()))
+                .await
+                .expect("health answers")
+                .unwrap();
+            latencies[0].push(started.elapsed().as_secs_f64());
 
-        let started = Instant::now();
-        tokio::time::timeout(LIMIT, metrics::get(metrics_addr, "/metrics"))
+            let started = Instant::now();
+            let answer = tokio::time::timeout(
+                LIMIT,
+                self.client
+                    .stop_user_import_job(request(DEMO_POOL, "import-probe")),
+            )
             .await
-            .expect("metrics answer");
-        latencies.metrics.push(started.elapsed().as_secs_f64());
-        tokio::time::sleep(Duration::from_millis(100)).await;
+            .expect("a valid call answers");
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(answer.unwrap_err().code(), tonic::Code::NotFound);
+            latencies[1].push(started.elapsed().as_secs_f64());
+
+            let started = Instant::now();
+            tokio::time::timeout(LIMIT, metrics::get(self.metrics_addr, "/metrics"))
+                .await
+                .expect("metrics answer");
+            latencies[2].push(started.elapsed().as_secs_f64());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        latencies
     }
-    latencies
 }
 
 /// Calls refused by validation as fast as `workers` clients can make
@@ -181,49 +182,26 @@ async fn a_log_reader_that_crawls_or_stalls_slows_no_call_and_exit_counts_what_i
         "5s",
     ]);
     let reader = Reader::start(running.take_stderr());
-    let mut client = ImportJobServiceClient::new(channel(running.addr).await);
-    let mut health = HealthClient::new(channel(running.addr).await);
+    let client = ImportJobServiceClient::new(channel(running.addr).await);
     let (calls, stop) = (
         Arc::new(AtomicU64::new(0)),
         Arc::new(AtomicBool::new(false)),
     );
     let flooding = flood(&client, 4, &calls, &stop);
+    let mut probes = Probes {
+        client,
+        health: HealthClient::new(channel(running.addr).await),
+        metrics_addr,
+        calls: Arc::clone(&calls),
+    };
 
     // Warmed up first: connections made, the flood under way.
-    probe(
-        &mut client,
-        &mut health,
-        metrics_addr,
-        Duration::from_secs(1),
-        &calls,
-    )
-    .await;
-    let fast = probe(
-        &mut client,
-        &mut health,
-        metrics_addr,
-        Duration::from_secs(4),
-        &calls,
-    )
-    .await;
+    probes.run(Duration::from_secs(1)).await;
+    let fast = probes.run(Duration::from_secs(4)).await;
     reader.set_rate(80_000);
-    let slow = probe(
-        &mut client,
-        &mut health,
-        metrics_addr,
-        Duration::from_secs(8),
-        &calls,
-    )
-    .await;
+    let slow = probes.run(Duration::from_secs(8)).await;
     reader.set_rate(0);
-    let stalled = probe(
-        &mut client,
-        &mut health,
-        metrics_addr,
-        Duration::from_secs(30),
-        &calls,
-    )
-    .await;
+    let stalled = probes.run(Duration::from_secs(30)).await;
     let (_, text) = metrics::get(metrics_addr, "/metrics").await;
     let shed = metrics::sample(
         &text,
@@ -246,17 +224,8 @@ async fn a_log_reader_that_crawls_or_stalls_slows_no_call_and_exit_counts_what_i
     .unwrap();
     let written = reader.into_everything();
 
-    let samples = |latencies: &Latencies, what: &str| match what {
-        "health" => Latencies::p99(&latencies.health),
-        "a valid call" => Latencies::p99(&latencies.call),
-        _ => Latencies::p99(&latencies.metrics),
-    };
-    for what in ["health", "a valid call", "metrics"] {
-        let (fast, slow, stalled) = (
-            samples(&fast, what),
-            samples(&slow, what),
-            samples(&stalled, what),
-        );
+    for (i, what) in PROBED.iter().enumerate() {
+        let (fast, slow, stalled) = (p99(&fast[i]), p99(&slow[i]), p99(&stalled[i]));
         eprintln!(
             "{what}: p99 {:.1} ms with a reader that keeps up, {:.1} ms crawling, {:.1} ms stalled",
             fast * 1e3,
