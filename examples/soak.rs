@@ -29,7 +29,7 @@ use hyper_util::{
 };
 use import_job_service::{
     configuration::Settings,
-    emulator::{DEMO_POOL, Emulator, Fault, Job, JobStatus},
+    emulator::{DEMO_POOL, Emulator, Fault, Job, JobStatus, Timings},
     error::code_name,
     proto::{
         StopUserImportJobRequest, UserImportJobStatus,
@@ -520,6 +520,8 @@ async fn soak(args: Args, allocator: &str) -> ExitCode {
         .await
         .expect("the service starts");
     let emulator = app.emulator().expect("--local-cognito").clone();
+    // Stops answer the final job (Stopped), which the verdicts check.
+    emulator.set_timings(Timings::immediate());
     let addr = app.local_addr();
     let (stop_server, server_stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {

@@ -2,8 +2,8 @@
 //!
 //! It keeps one Cognito client per AWS region, created on first use and reused
 //! (clients share one HTTP connection pool), sends each call to the region its
-//! user pool id begins with, translates the SDK's job into the proto's
-//! `UserImportJob`, and sorts every SDK failure into a [`CognitoError`] that
+//! user pool id begins with, translates the SDK's answers into the proto's
+//! messages, and sorts every SDK failure into a [`CognitoError`] that
 //! carries no SDK type: what to answer the caller is decided in `error`.
 
 use std::{
@@ -18,13 +18,10 @@ use aws_sdk_cognitoidentityprovider::{
     Client,
     config::Region,
     error::{ProvideErrorMetadata, SdkError},
-    operation::{
-        RequestId,
-        stop_user_import_job::{StopUserImportJobError, StopUserImportJobOutput},
-    },
-    types::{UserImportJobStatusType, UserImportJobType},
+    operation::RequestId,
+    types::{PasswordHashingAlgorithmType, UserImportJobStatusType, UserImportJobType},
 };
-use aws_smithy_runtime_api::client::result::DispatchFailure;
+use aws_smithy_runtime_api::{client::result::DispatchFailure, http::Response as HttpResponse};
 use aws_smithy_types::{DateTime, retry::ErrorKind};
 
 mod chain;
@@ -37,9 +34,9 @@ use interceptors::{CapResponseSize, CountRetries, NoRetryAfterTooLarge, Response
 use crate::{
     configuration::AwsSettings,
     metrics::{Metrics, RegionLabels},
-    proto::{UserImportJob, UserImportJobStatus},
+    proto::{GetCsvHeaderResponse, ListUserImportJobsResponse, UserImportJob, UserImportJobStatus},
     regions::AWS_REGIONS,
-    validation::{JobId, StopRequest, UserPoolId},
+    validation::{CreateRequest, JobRequest, ListRequest, PoolRequest, UserPoolId},
 };
 
 /// Where the SDK sends calls and which credentials it signs them with, when
@@ -82,10 +79,11 @@ pub struct Cognito {
     metrics: Arc<Metrics>,
 }
 
-/// A job Cognito stopped, with the id of the AWS request that stopped it.
+/// What Cognito answered, as the proto's message, with the id AWS gave the
+/// request.
 #[derive(Debug)]
-pub struct StoppedJob {
-    pub job: UserImportJob,
+pub struct Answered<T> {
+    pub answer: T,
     pub request_id: Option<String>,
 }
 
@@ -138,6 +136,8 @@ pub enum ServiceFailure {
     ServiceFailed,
     /// AWS rejected the service's credentials or signature.
     CredentialsRejected,
+    /// The pool has as many import jobs as Cognito allows.
+    LimitExceeded,
     /// An error code this version does not know.
     Other,
 }
@@ -205,22 +205,137 @@ impl Cognito {
         }
     }
 
-    /// Stops the job in `region` (see [`Cognito::region_for`]). Dropping the
-    /// returned future abandons the AWS request.
+    /// Creates an import job in `region` (see [`Cognito::region_for`]).
+    /// Dropping any of these calls' futures abandons the AWS request.
+    pub async fn create_user_import_job(
+        &self,
+        region: String,
+        request: &CreateRequest,
+    ) -> Result<Answered<UserImportJob>, CognitoError> {
+        let output = self
+            .client_for(region)
+            .create_user_import_job()
+            .user_pool_id(request.user_pool_id.as_str())
+            .job_name(request.job_name.as_str())
+            .cloud_watch_logs_role_arn(request.cloud_watch_logs_role_arn.as_str())
+            .set_password_hashing_algorithm(
+                request
+                    .password_hashing_algorithm
+                    .as_deref()
+                    .map(PasswordHashingAlgorithmType::from),
+            )
+            .send()
+            .await
+            .map_err(|err| classify(&err))?;
+        let request_id = output.request_id().map(str::to_owned);
+        Ok(job_answer(request_id, output.user_import_job))
+    }
+
+    /// The header row of the pool's import CSV.
+    pub async fn get_csv_header(
+        &self,
+        region: String,
+        request: &PoolRequest,
+    ) -> Result<Answered<GetCsvHeaderResponse>, CognitoError> {
+        let output = self
+            .client_for(region)
+            .get_csv_header()
+            .user_pool_id(request.user_pool_id.as_str())
+            .send()
+            .await
+            .map_err(|err| classify(&err))?;
+        Ok(Answered {
+            request_id: output.request_id().map(str::to_owned),
+            answer: GetCsvHeaderResponse {
+                user_pool_id: output.user_pool_id.unwrap_or_default(),
+                csv_header: output.csv_header.unwrap_or_default(),
+            },
+        })
+    }
+
+    pub async fn start_user_import_job(
+        &self,
+        region: String,
+        request: &JobRequest,
+    ) -> Result<Answered<UserImportJob>, CognitoError> {
+        let output = self
+            .client_for(region)
+            .start_user_import_job()
+            .user_pool_id(request.user_pool_id.as_str())
+            .job_id(request.job_id.as_str())
+            .send()
+            .await
+            .map_err(|err| classify(&err))?;
+        let request_id = output.request_id().map(str::to_owned);
+        Ok(job_answer(request_id, output.user_import_job))
+    }
+
+    pub async fn describe_user_import_job(
+        &self,
+        region: String,
+        request: &JobRequest,
+    ) -> Result<Answered<UserImportJob>, CognitoError> {
+        let output = self
+            .client_for(region)
+            .describe_user_import_job()
+            .user_pool_id(request.user_pool_id.as_str())
+            .job_id(request.job_id.as_str())
+            .send()
+            .await
+            .map_err(|err| classify(&err))?;
+        let request_id = output.request_id().map(str::to_owned);
+        Ok(job_answer(request_id, output.user_import_job))
+    }
+
+    /// One page of the pool's import jobs.
+    pub async fn list_user_import_jobs(
+        &self,
+        region: String,
+        request: &ListRequest,
+    ) -> Result<Answered<ListUserImportJobsResponse>, CognitoError> {
+        let output = self
+            .client_for(region)
+            .list_user_import_jobs()
+            .user_pool_id(request.user_pool_id.as_str())
+            .max_results(request.max_results.get())
+            .set_pagination_token(
+                request
+                    .pagination_token
+                    .as_ref()
+                    .map(|token| token.as_str().to_owned()),
+            )
+            .send()
+            .await
+            .map_err(|err| classify(&err))?;
+        Ok(Answered {
+            request_id: output.request_id().map(str::to_owned),
+            answer: ListUserImportJobsResponse {
+                user_import_jobs: output
+                    .user_import_jobs
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(user_import_job)
+                    .collect(),
+                pagination_token: output.pagination_token.unwrap_or_default(),
+            },
+        })
+    }
+
     pub async fn stop_user_import_job(
         &self,
         region: String,
-        request: &StopRequest,
-    ) -> Result<StoppedJob, CognitoError> {
-        let client = self.client_for(region);
-        let output = client
+        request: &JobRequest,
+    ) -> Result<Answered<UserImportJob>, CognitoError> {
+        let output = self
+            .client_for(region)
             .stop_user_import_job()
             .user_pool_id(request.user_pool_id.as_str())
             .job_id(request.job_id.as_str())
             .send()
             .await
             .map_err(|err| classify(&err))?;
-        Ok(stopped_job(output, &request.job_id))
+        let request_id = output.request_id().map(str::to_owned);
+        Ok(job_answer(request_id, output.user_import_job))
     }
 
     /// The region a call for `pool` goes to: the override, else the region
@@ -269,18 +384,16 @@ impl Cognito {
     }
 }
 
-fn stopped_job(output: StopUserImportJobOutput, job_id: &JobId) -> StoppedJob {
-    let request_id = output.request_id().map(str::to_owned);
-    let job = match output.user_import_job {
-        Some(job) => user_import_job(job),
-        // Cognito always describes the job; if it ever does not, say which
-        // job this was rather than answer an empty message.
-        None => UserImportJob {
-            job_id: job_id.to_string(),
-            ..Default::default()
-        },
-    };
-    StoppedJob { job, request_id }
+/// The job an answer describes. Cognito always describes one; if it ever
+/// does not, the caller gets an empty job rather than no message.
+fn job_answer(
+    request_id: Option<String>,
+    job: Option<UserImportJobType>,
+) -> Answered<UserImportJob> {
+    Answered {
+        request_id,
+        answer: job.map(user_import_job).unwrap_or_default(),
+    }
 }
 
 fn user_import_job(job: UserImportJobType) -> UserImportJob {
@@ -338,13 +451,18 @@ fn status(status: UserImportJobStatusType) -> UserImportJobStatus {
     }
 }
 
-/// Sorts an SDK failure by its variant and, for errors the SDK does not
-/// model, by the error code AWS sent: never by message text.
-fn classify(err: &SdkError<StopUserImportJobError>) -> CognitoError {
+/// Sorts an SDK failure by its variant and, for errors Cognito sent, by the
+/// error code AWS sent (the exception's name, which is also how the SDK tells
+/// its modeled errors apart): never by message text. Every operation's
+/// errors go through this one table.
+fn classify<E>(err: &SdkError<E, HttpResponse>) -> CognitoError
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+{
     let failure = match err {
         // Whichever phase the cap stopped it in.
         _ if cause::<ResponseTooLarge>(err).is_some() => Failure::ResponseTooLarge,
-        SdkError::ServiceError(context) => Failure::Service(service_failure(context.err())),
+        SdkError::ServiceError(context) => Failure::Service(service_failure(context.err().code())),
         SdkError::TimeoutError(_) => Failure::TimedOut,
         SdkError::DispatchFailure(dispatch) if dispatch.is_timeout() => Failure::TimedOut,
         SdkError::DispatchFailure(dispatch) if is_transport_failure(dispatch) => {
@@ -384,38 +502,30 @@ fn classify(err: &SdkError<StopUserImportJobError>) -> CognitoError {
     }
 }
 
-fn service_failure(err: &StopUserImportJobError) -> ServiceFailure {
-    use StopUserImportJobError as E;
-    match err {
-        E::ResourceNotFoundException(_) => ServiceFailure::ResourceNotFound,
-        E::InvalidParameterException(_) => ServiceFailure::InvalidParameter,
-        E::PreconditionNotMetException(_) => ServiceFailure::PreconditionNotMet,
-        E::OperationNotEnabledException(_) => ServiceFailure::OperationNotEnabled,
-        E::NotAuthorizedException(_) => ServiceFailure::AccessDenied,
-        E::TooManyRequestsException(_) => ServiceFailure::Throttled,
-        E::InternalErrorException(_) => ServiceFailure::ServiceFailed,
-        // The SDK's enum is non-exhaustive; what it does not model is matched
-        // on the code AWS sent.
-        other => match other.code() {
-            Some("OperationNotEnabledException") => ServiceFailure::OperationNotEnabled,
-            Some("AccessDeniedException") => ServiceFailure::AccessDenied,
-            Some("ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException") => {
-                ServiceFailure::Throttled
-            }
-            Some(
-                "ServiceUnavailable" | "ServiceUnavailableException" | "InternalErrorException",
-            ) => ServiceFailure::ServiceFailed,
-            Some(
-                "UnrecognizedClientException"
-                | "InvalidSignatureException"
-                | "ExpiredTokenException"
-                | "IncompleteSignature"
-                | "IncompleteSignatureException"
-                | "MissingAuthenticationToken"
-                | "MissingAuthenticationTokenException",
-            ) => ServiceFailure::CredentialsRejected,
-            _ => ServiceFailure::Other,
-        },
+fn service_failure(code: Option<&str>) -> ServiceFailure {
+    match code {
+        Some("ResourceNotFoundException") => ServiceFailure::ResourceNotFound,
+        Some("InvalidParameterException") => ServiceFailure::InvalidParameter,
+        Some("PreconditionNotMetException") => ServiceFailure::PreconditionNotMet,
+        Some("OperationNotEnabledException") => ServiceFailure::OperationNotEnabled,
+        Some("LimitExceededException") => ServiceFailure::LimitExceeded,
+        Some("NotAuthorizedException" | "AccessDeniedException") => ServiceFailure::AccessDenied,
+        Some("TooManyRequestsException" | "ThrottlingException" | "RequestLimitExceeded") => {
+            ServiceFailure::Throttled
+        }
+        Some("InternalErrorException" | "ServiceUnavailable" | "ServiceUnavailableException") => {
+            ServiceFailure::ServiceFailed
+        }
+        Some(
+            "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException"
+            | "IncompleteSignature"
+            | "IncompleteSignatureException"
+            | "MissingAuthenticationToken"
+            | "MissingAuthenticationTokenException",
+        ) => ServiceFailure::CredentialsRejected,
+        _ => ServiceFailure::Other,
     }
 }
 

@@ -234,16 +234,31 @@ pub struct LimitSettings {
     #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_CONNECTION_AGE_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub max_connection_age_grace: Duration,
 
-    /// Calls to Cognito per second, per region: the service never sends more,
-    /// so it cannot throttle the account's other users of Cognito.
+    /// Calls that change import jobs (Create, Start, Stop) sent to Cognito
+    /// per second, per region: the service never sends more, so it cannot
+    /// throttle the account's other users of Cognito.
     #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_RATE", default_value_t = 10.0,
           value_parser = parse_rate)]
     pub cognito_rate: f64,
 
-    /// Calls to Cognito a region may receive at once after a quiet spell.
+    /// Calls that change import jobs a region may receive at once after a
+    /// quiet spell.
     #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_BURST", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub cognito_burst: u32,
+
+    /// Calls that read import jobs (Describe, List, GetCsvHeader) sent to
+    /// Cognito per second, per region. Cognito counts them in another quota
+    /// than the calls that change jobs, so they have a rate of their own.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_READ_RATE", default_value_t = 10.0,
+          value_parser = parse_rate)]
+    pub cognito_read_rate: f64,
+
+    /// Calls that read import jobs a region may receive at once after a
+    /// quiet spell.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_READ_BURST", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub cognito_read_burst: u32,
 
     /// The longest a call waits for its turn under --cognito-rate, whatever
     /// its deadline: a call whose turn is further off is refused at once
@@ -430,6 +445,8 @@ mod tests {
             ("--cognito-rate", "0"),
             ("--cognito-rate", "NaN"),
             ("--cognito-rate", "1e-30"),
+            ("--cognito-read-rate", "0"),
+            ("--cognito-read-burst", "0"),
             ("--cognito-max-wait", "1000y"),
             ("--cognito-latency-floor", "2m"),
             ("--request-body-timeout", "0s"),

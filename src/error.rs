@@ -16,27 +16,37 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::{
     auth::{AuthFailure, MessageFailure, jwt::TokenError, mtls::CertificateError},
     cognito::{CognitoError, Failure, ServiceFailure},
+    operation::Operation,
     proto::{
         AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY, AWS_REQUEST_ID_KEY, COGNITO_DOMAIN,
         REQUEST_ID_KEY, SERVICE_DOMAIN,
     },
-    validation::{FieldViolation, StopRequest, UserPoolId, cognito_message},
+    validation::{FieldViolation, JobId, UserPoolId, cognito_message},
 };
 
 // The table's longer texts, apart so that the table stays readable (and
 // rustfmt formats it: it leaves alone a statement it cannot fit).
 const NO_SUCH_REGION: &str = "does not exist: a user pool id begins with the AWS region that hosts it, as in us-east-1_AbC123";
 const MALFORMED_MESSAGE: &str =
-    "the request must be exactly one uncompressed StopUserImportJobRequest message";
+    "the request must be exactly one uncompressed message of the method's request type";
 const COGNITO_RATE_LIMITED: &str = "the service is sending Cognito as many calls as it allows itself, and no turn is free for this call in time (before its deadline, within the service's longest wait); retry after the RetryInfo delay";
-const PANICKED: &str =
-    "the service failed while handling the call; the job may or may not have stopped";
-const DEADLINE_PASSED: &str =
-    "the call's deadline passed before Cognito answered; the job may or may not have stopped";
-const AWS_ACCESS_DENIED: &str = "the service's own AWS identity may not stop import jobs in this user pool; its operators must grant cognito-idp:StopUserImportJob";
+const PANICKED: &str = "the service failed while handling the call; a call that changes a job may or may not have changed it";
+const DEADLINE_PASSED: &str = "the call's deadline passed before Cognito answered; a call that changes a job may or may not have changed it";
 const AWS_CREDENTIALS_REJECTED: &str = "AWS rejected the service's credentials; the service's operators must fix its AWS configuration";
-const AWS_TIMEOUT: &str =
-    "Cognito did not answer within the service's AWS timeout; the job may or may not have stopped";
+
+fn aws_access_denied(operation: Operation) -> String {
+    let name = operation.cognito_name();
+    format!(
+        "the service's own AWS identity may not call {name} in this user pool; its operators must grant cognito-idp:{name}"
+    )
+}
+
+fn aws_timeout(operation: Operation) -> String {
+    format!(
+        "Cognito did not answer within the service's AWS timeout; {}",
+        unknown_outcome(operation)
+    )
+}
 
 fn body_timed_out(limit_ms: u128) -> String {
     format!(
@@ -44,15 +54,48 @@ fn body_timed_out(limit_ms: u128) -> String {
     )
 }
 
-fn response_too_large(limit_bytes: usize) -> String {
+fn response_too_large(limit_bytes: usize, operation: Operation) -> String {
     format!(
-        "Cognito's answer was larger than the {limit_bytes} bytes the service reads; the job may or may not have stopped"
+        "Cognito's answer was larger than the {limit_bytes} bytes the service reads; {}",
+        unknown_outcome(operation)
     )
+}
+
+/// What a caller knows of a call whose answer did not come: whether it
+/// changed anything is unknown, unless the call only reads.
+fn unknown_outcome(operation: Operation) -> &'static str {
+    match operation {
+        Operation::CreateUserImportJob => "the job may or may not have been created",
+        Operation::StartUserImportJob => "the job may or may not have started",
+        Operation::StopUserImportJob => "the job may or may not have stopped",
+        Operation::GetCsvHeader
+        | Operation::DescribeUserImportJob
+        | Operation::ListUserImportJobs => "nothing was changed; retry with backoff",
+    }
+}
+
+/// What Cognito's PreconditionNotMetException means for the operation.
+fn precondition(operation: Operation) -> &'static str {
+    match operation {
+        Operation::StartUserImportJob => "the import job is not in a state that can be started",
+        Operation::StopUserImportJob => "the import job is not in a state that can be stopped",
+        _ => "Cognito cannot do this as asked",
+    }
 }
 
 /// How long to wait before retrying after throttling or a Cognito failure:
 /// about the SDK's own first backoff, after its retries were used up.
 pub(crate) const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// What a call that reached Cognito was about: the error table words its
+/// answer by it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub operation: Operation,
+    pub user_pool_id: UserPoolId,
+    /// The job the request named, or the one Cognito created.
+    pub job_id: Option<JobId>,
+}
 
 /// Why a call failed.
 #[derive(Debug)]
@@ -63,7 +106,7 @@ pub enum ApiError {
     /// exist; Cognito was not called.
     UnknownRegion(UserPoolId),
     /// Calling Cognito failed.
-    Cognito(CognitoError, StopRequest),
+    Cognito(CognitoError, Target),
     /// The caller's deadline passed first.
     DeadlineExceeded,
     /// The caller is not identified, or its credentials failed verification.
@@ -156,7 +199,7 @@ impl From<ApiError> for Status {
                 details.set_error_info("USER_POOL_REGION_UNKNOWN", SERVICE_DOMAIN, HashMap::new());
                 (Code::NotFound, message, None)
             }
-            ApiError::Cognito(error, request) => cognito_status(error, &request, &mut details),
+            ApiError::Cognito(error, target) => cognito_status(error, &target, &mut details),
             ApiError::Unauthenticated(failure) => {
                 details.set_error_info(failure.reason(), SERVICE_DOMAIN, HashMap::new());
                 (
@@ -352,7 +395,7 @@ pub fn code_name(code: Code) -> &'static str {
 /// The error table for calls that reached the SDK.
 fn cognito_status(
     error: CognitoError,
-    request: &StopRequest,
+    target: &Target,
     details: &mut ErrorDetails,
 ) -> (Code, String, Option<String>) {
     let CognitoError {
@@ -362,8 +405,8 @@ fn cognito_status(
         request_id,
         ..
     } = error;
-    let job = request.job_id.as_str();
-    let pool = request.user_pool_id.as_str();
+    let operation = target.operation;
+    let pool = target.user_pool_id.as_str();
     let said = |default: &str| {
         message
             .clone()
@@ -375,13 +418,23 @@ fn cognito_status(
         Failure::Service(kind) => {
             let (code, reason, text) = match kind {
                 ServiceFailure::ResourceNotFound => {
-                    let text = said("the user pool or the import job does not exist");
-                    details.set_resource_info(
-                        "cognito-idp:UserImportJob",
-                        job,
-                        format!("user pool {pool}"),
-                        &text,
-                    );
+                    let text = match &target.job_id {
+                        Some(job) => {
+                            let text = said("the user pool or the import job does not exist");
+                            details.set_resource_info(
+                                "cognito-idp:UserImportJob",
+                                job.as_str(),
+                                format!("user pool {pool}"),
+                                &text,
+                            );
+                            text
+                        }
+                        None => {
+                            let text = said("the user pool does not exist");
+                            details.set_resource_info("cognito-idp:UserPool", pool, "", &text);
+                            text
+                        }
+                    };
                     (Code::NotFound, "RESOURCE_NOT_FOUND", text)
                 }
                 ServiceFailure::InvalidParameter => (
@@ -390,13 +443,18 @@ fn cognito_status(
                     said("Cognito rejected a parameter"),
                 ),
                 ServiceFailure::PreconditionNotMet => {
-                    let text = said("the import job is not in a state that can be stopped");
-                    details.add_precondition_failure_violation(
-                        "JOB_STATUS",
-                        format!("{pool}/{job}"),
-                        &text,
-                    );
+                    let text = said(precondition(operation));
+                    let (kind, subject) = match &target.job_id {
+                        Some(job) => ("JOB_STATUS", format!("{pool}/{job}")),
+                        None => ("USER_POOL", pool.to_owned()),
+                    };
+                    details.add_precondition_failure_violation(kind, subject, &text);
                     (Code::FailedPrecondition, "PRECONDITION_NOT_MET", text)
+                }
+                ServiceFailure::LimitExceeded => {
+                    let text = said("the user pool has as many import jobs as Cognito allows");
+                    details.add_quota_failure_violation(format!("user pool {pool}"), &text);
+                    (Code::ResourceExhausted, "LIMIT_EXCEEDED", text)
                 }
                 ServiceFailure::OperationNotEnabled => (
                     Code::FailedPrecondition,
@@ -406,7 +464,7 @@ fn cognito_status(
                 ServiceFailure::AccessDenied => (
                     Code::PermissionDenied,
                     "AWS_ACCESS_DENIED",
-                    AWS_ACCESS_DENIED.to_owned(),
+                    aws_access_denied(operation),
                 ),
                 ServiceFailure::Throttled => {
                     details.set_retry_info(Some(RETRY_DELAY));
@@ -457,7 +515,7 @@ fn cognito_status(
         Failure::TimedOut => (
             Code::DeadlineExceeded,
             "AWS_TIMEOUT",
-            AWS_TIMEOUT.to_owned(),
+            aws_timeout(operation),
         ),
         Failure::Unreachable => (
             Code::Unavailable,
@@ -467,7 +525,7 @@ fn cognito_status(
         Failure::ResponseTooLarge => (
             Code::Unavailable,
             "COGNITO_RESPONSE_TOO_LARGE",
-            response_too_large(crate::cognito::MAX_RESPONSE_BYTES),
+            response_too_large(crate::cognito::MAX_RESPONSE_BYTES, operation),
         ),
         Failure::UnparseableResponse => (
             Code::Unavailable,

@@ -1,15 +1,16 @@
 //! # import-job-service
 //!
-//! A gRPC service that stops Amazon Cognito user import jobs on behalf of
-//! internal callers, so that none of them needs AWS credentials or AWS's error
-//! model.
+//! A gRPC service that controls Amazon Cognito user import jobs (create, CSV
+//! header, start, describe, list, stop) on behalf of internal callers, so
+//! that none of them needs AWS credentials or AWS's error model.
 //!
-//! A call to `importjob.v1.ImportJobService/StopUserImportJob` passes through
-//! the tower layers in [`layers`] (its log span, its deadline), reaches the
-//! handler in [`service`], which checks the request against Cognito's own
-//! constraints ([`validation`]), sends it to the user pool's region through
-//! the AWS SDK ([`cognito`], the only module that knows the SDK), and answers
-//! with the job, or with the status the error table in [`error`] gives.
+//! A call to an `importjob.v1.ImportJobService` method ([`operation`] lists
+//! them) passes through the tower layers in [`layers`] (its log span, its
+//! deadline, authentication, limits, authorization), reaches the handler in
+//! [`service`], which checks the request against Cognito's own constraints
+//! ([`validation`]), sends it to the user pool's region through the AWS SDK
+//! ([`cognito`], the only module that knows the SDK), and answers with
+//! Cognito's data, or with the status the error table in [`error`] gives.
 //!
 //! [`startup`] wires it all and serves it with health and reflection;
 //! [`configuration`] holds the flags, [`telemetry`] the logging, and
@@ -25,6 +26,7 @@ pub(crate) mod health;
 pub mod layers;
 pub(crate) mod local_cognito;
 pub mod metrics;
+pub mod operation;
 pub mod proto;
 pub(crate) mod rate_limit;
 pub(crate) mod regions;

@@ -27,6 +27,8 @@ use prometheus_client::{
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 
+use crate::operation::Operation;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MethodLabels {
     pub method: String,
@@ -40,6 +42,8 @@ pub struct CallLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CognitoLabels {
+    /// Cognito's name for the operation, as in `StopUserImportJob`.
+    pub operation: &'static str,
     pub region: String,
     /// `OK`, the AWS error code Cognito answered with, or why no answer came
     /// (`TIMEOUT`, `UNREACHABLE`, ...).
@@ -51,9 +55,18 @@ pub struct RegionLabels {
     pub region: String,
 }
 
+/// A rate-limit bucket: a region's, for one of Cognito's quotas.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BucketLabels {
+    pub region: String,
+    /// `read` or `write`.
+    pub quota: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RateLimitLabels {
-    pub region: String,
+    #[prometheus(flatten)]
+    pub bucket: BucketLabels,
     /// For turns, `granted` or `unused`; for refusals, the reason:
     /// `deadline`, `max_wait` or `timed_out`.
     pub outcome: String,
@@ -84,7 +97,7 @@ pub struct Metrics {
     pub cognito_duration: Histograms<CognitoLabels>,
     pub cognito_retries: Family<RegionLabels, Counter>,
     pub rate_limit_turns: Family<RateLimitLabels, Counter>,
-    pub rate_limit_wait_duration: Histograms<RegionLabels>,
+    pub rate_limit_wait_duration: Histograms<BucketLabels>,
     pub rate_limit_refusals: Family<RateLimitLabels, Counter>,
     pub authorization_decisions: Family<DecisionLabels, Counter>,
 }
@@ -122,12 +135,12 @@ impl Default for Metrics {
         );
         registry.register(
             "cognito_calls",
-            "Calls to Cognito, by region and outcome (OK or the AWS error code)",
+            "Calls to Cognito, by operation, region and outcome (OK or the AWS error code)",
             metrics.cognito_calls.clone(),
         );
         registry.register(
             "cognito_call_duration_seconds",
-            "Time a call to Cognito took, retries included, by region and outcome",
+            "Time a call to Cognito took, retries included, by operation, region and outcome",
             metrics.cognito_duration.clone(),
         );
         registry.register(
@@ -137,17 +150,17 @@ impl Default for Metrics {
         );
         registry.register(
             "cognito_rate_limit_turns",
-            "Turns under the Cognito rate limit, by region and outcome: granted to a call, or unused (granted to a call gone before it looked, and given back)",
+            "Turns under the Cognito rate limit, by region, quota (read or write) and outcome: granted to a call, or unused (granted to a call gone before it looked, and given back)",
             metrics.rate_limit_turns.clone(),
         );
         registry.register(
             "cognito_rate_limit_wait_seconds",
-            "How long calls granted a turn under the Cognito rate limit waited for it, by region",
+            "How long calls granted a turn under the Cognito rate limit waited for it, by region and quota",
             metrics.rate_limit_wait_duration.clone(),
         );
         registry.register(
             "cognito_rate_limit_refusals",
-            "Calls refused a turn under the Cognito rate limit, by region and reason: deadline (too late to finish in time), max_wait (too far off), timed_out (gave up waiting)",
+            "Calls refused a turn under the Cognito rate limit, by region, quota and reason: deadline (too late to finish in time), max_wait (too far off), timed_out (gave up waiting)",
             metrics.rate_limit_refusals.clone(),
         );
         registry.register(
@@ -178,8 +191,15 @@ impl Metrics {
     }
 
     /// Records a finished call to Cognito.
-    pub(crate) fn cognito_call(&self, region: &str, outcome: &str, took: Duration) {
+    pub(crate) fn cognito_call(
+        &self,
+        operation: Operation,
+        region: &str,
+        outcome: &str,
+        took: Duration,
+    ) {
         let labels = CognitoLabels {
+            operation: operation.cognito_name(),
             region: region.to_owned(),
             outcome: outcome.to_owned(),
         };

@@ -8,20 +8,27 @@
 
 tonic::include_proto!("importjob.v1");
 
+use crate::operation::Operation;
+
 /// The encoded descriptors of the API and of `google.rpc`'s error details,
 /// for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/import_job_descriptor.bin"));
 
-/// The method whose request names a user pool.
-pub const STOP_PATH: &str = "/importjob.v1.ImportJobService/StopUserImportJob";
+/// StopUserImportJob's path, the method the benchmarks and fuzz targets call.
+pub const STOP_PATH: &str = Operation::StopUserImportJob.path();
 /// The health service's methods begin so.
 pub const HEALTH_PREFIX: &str = "/grpc.health.v1.Health/";
 /// The reflection services' methods (`v1` and `v1alpha`) begin so.
 pub const REFLECTION_PREFIX: &str = "/grpc.reflection.";
 /// Every method the server hosts: the only values of the `method` label.
 pub const METHODS: &[&str] = &[
-    STOP_PATH,
+    Operation::CreateUserImportJob.path(),
+    Operation::GetCsvHeader.path(),
+    Operation::StartUserImportJob.path(),
+    Operation::DescribeUserImportJob.path(),
+    Operation::ListUserImportJobs.path(),
+    Operation::StopUserImportJob.path(),
     "/grpc.health.v1.Health/Check",
     "/grpc.health.v1.Health/Watch",
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
@@ -42,3 +49,79 @@ pub(crate) const AWS_ERROR_CODE_KEY: &str = "awsErrorCode";
 pub(crate) const AWS_ERROR_MESSAGE_KEY: &str = "awsErrorMessage";
 /// `ErrorInfo.metadata` key: the id AWS gave the request.
 pub(crate) const AWS_REQUEST_ID_KEY: &str = "awsRequestId";
+
+/// What every request says of its scope: the user pool (field 1 of every
+/// request) and, for a method that acts on one job, the job. The
+/// authorization layer decides on it, and the call's log span records it.
+pub trait Scoped {
+    fn user_pool_id(&self) -> &str;
+    fn job_id(&self) -> Option<&str> {
+        None
+    }
+}
+
+macro_rules! pool_scoped {
+    ($($request:ty),*) => {$(
+        impl Scoped for $request {
+            fn user_pool_id(&self) -> &str {
+                &self.user_pool_id
+            }
+        }
+    )*};
+}
+
+macro_rules! job_scoped {
+    ($($request:ty),*) => {$(
+        impl Scoped for $request {
+            fn user_pool_id(&self) -> &str {
+                &self.user_pool_id
+            }
+            fn job_id(&self) -> Option<&str> {
+                Some(&self.job_id)
+            }
+        }
+    )*};
+}
+
+pool_scoped!(
+    CreateUserImportJobRequest,
+    GetCsvHeaderRequest,
+    ListUserImportJobsRequest
+);
+job_scoped!(
+    StartUserImportJobRequest,
+    DescribeUserImportJobRequest,
+    StopUserImportJobRequest
+);
+
+/// A request's scope, as [`Scoped`] gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub user_pool_id: String,
+    pub job_id: Option<String>,
+}
+
+impl Scope {
+    /// Decodes `payload` as `operation`'s request message, whole (so that a
+    /// message tonic would not decode is refused here too), and keeps its
+    /// scope.
+    pub fn decode(operation: Operation, payload: bytes::Bytes) -> Result<Self, prost::DecodeError> {
+        fn scope<M: prost::Message + Default + Scoped>(
+            payload: bytes::Bytes,
+        ) -> Result<Scope, prost::DecodeError> {
+            let message = M::decode(payload)?;
+            Ok(Scope {
+                user_pool_id: message.user_pool_id().to_owned(),
+                job_id: message.job_id().map(str::to_owned),
+            })
+        }
+        match operation {
+            Operation::CreateUserImportJob => scope::<CreateUserImportJobRequest>(payload),
+            Operation::GetCsvHeader => scope::<GetCsvHeaderRequest>(payload),
+            Operation::StartUserImportJob => scope::<StartUserImportJobRequest>(payload),
+            Operation::DescribeUserImportJob => scope::<DescribeUserImportJobRequest>(payload),
+            Operation::ListUserImportJobs => scope::<ListUserImportJobsRequest>(payload),
+            Operation::StopUserImportJob => scope::<StopUserImportJobRequest>(payload),
+        }
+    }
+}

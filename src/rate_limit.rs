@@ -1,6 +1,8 @@
 //! The rate the service allows itself toward Cognito: a token bucket per
-//! region (`--cognito-rate` per second, bursts of `--cognito-burst`), and a
-//! short, fair queue of calls waiting for a turn.
+//! region and quota ([`CognitoRates`]: the calls that change jobs at
+//! `--cognito-rate` per second in bursts of `--cognito-burst`, the calls
+//! that read them at `--cognito-read-rate` and `--cognito-read-burst`), and
+//! a short, fair queue of calls waiting for a turn.
 //!
 //! Cognito's quotas are per account and region, shared with every other
 //! user of the account: a burst of callers here must not get the whole
@@ -43,7 +45,10 @@ use tokio::{
     time::Instant,
 };
 
-use crate::metrics::{Metrics, RateLimitLabels, RegionLabels};
+use crate::{
+    metrics::{BucketLabels, Metrics, RateLimitLabels},
+    operation::Quota,
+};
 
 /// More buckets than AWS has regions: past this many, further region names
 /// (only well-formed ones reach here) share one bucket, so hostile pool ids
@@ -100,17 +105,44 @@ impl Refusal {
     }
 }
 
+/// One limiter per quota: Cognito counts reads and writes of import jobs
+/// apart, so a flood of reads (a caller polling a job) never takes the turns
+/// of writes, nor the other way round.
+pub struct CognitoRates {
+    read: CognitoRateLimit,
+    write: CognitoRateLimit,
+}
+
+impl CognitoRates {
+    pub fn new(read: RateSettings, write: RateSettings, metrics: &Arc<Metrics>) -> Self {
+        Self {
+            read: CognitoRateLimit::new(read, Quota::Read, Arc::clone(metrics)),
+            write: CognitoRateLimit::new(write, Quota::Write, Arc::clone(metrics)),
+        }
+    }
+
+    /// The limiter of the operations that count against `quota`.
+    pub(crate) fn of(&self, quota: Quota) -> &CognitoRateLimit {
+        match quota {
+            Quota::Read => &self.read,
+            Quota::Write => &self.write,
+        }
+    }
+}
+
 pub struct CognitoRateLimit {
     settings: RateSettings,
+    quota: Quota,
     metrics: Arc<Metrics>,
     regions: Mutex<HashMap<String, Arc<Region>>>,
 }
 
-/// One region's bucket and queue, and the dispatcher's wake-up call. The
+/// One region's bucket and queue (for one quota), and the dispatcher's
+/// wake-up call. The
 /// dispatcher ends when the region is dropped (its `_stop` with it): when
 /// the limiter and every call that holds the region are gone.
 struct Region {
-    labels: RegionLabels,
+    labels: BucketLabels,
     state: Arc<Mutex<State>>,
     wake: Arc<Notify>,
     _stop: oneshot::Sender<()>,
@@ -141,9 +173,10 @@ struct Waiter {
 }
 
 impl CognitoRateLimit {
-    pub fn new(settings: RateSettings, metrics: Arc<Metrics>) -> Self {
+    pub fn new(settings: RateSettings, quota: Quota, metrics: Arc<Metrics>) -> Self {
         Self {
             settings,
+            quota,
             metrics,
             regions: Mutex::default(),
         }
@@ -260,8 +293,9 @@ impl CognitoRateLimit {
         }
         let (stop, stopped) = oneshot::channel();
         let region = Arc::new(Region {
-            labels: RegionLabels {
+            labels: BucketLabels {
                 region: key.to_owned(),
+                quota: self.quota.label(),
             },
             _stop: stop,
             state: Arc::new(Mutex::new(State {
@@ -297,7 +331,7 @@ impl CognitoRateLimit {
         self.metrics
             .rate_limit_turns
             .get_or_create(&RateLimitLabels {
-                region: region.labels.region.clone(),
+                bucket: region.labels.clone(),
                 outcome: outcome.to_owned(),
             })
             .inc();
@@ -307,7 +341,7 @@ impl CognitoRateLimit {
         self.metrics
             .rate_limit_refusals
             .get_or_create(&RateLimitLabels {
-                region: region.labels.region.clone(),
+                bucket: region.labels.clone(),
                 outcome: reason.label().to_owned(),
             })
             .inc();

@@ -1,49 +1,138 @@
-//! The `ImportJobService` handler. A call reads top to bottom: decode (done by
-//! tonic), validate, pick the pool's region, call Cognito, answer. The caller
-//! arrives authenticated and authorized, as a [`Caller`] in the request's
-//! extensions: authorization, deadlines and logging are tower layers around
-//! the handler (see `startup`); error statuses come from `error`.
+//! The `ImportJobService` handler. Each method reads top to bottom: decode
+//! (done by tonic), validate, then [`ImportJobs::forward`], which does what
+//! every method does around its Cognito call (pick the pool's region, wait
+//! for a turn under the operation's rate, call Cognito, count it, answer).
+//! The caller arrives authenticated and authorized, as a [`Caller`] in the
+//! request's extensions: authorization, deadlines and logging are tower
+//! layers around the handler (see `startup`); error statuses come from
+//! `error`.
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
+use tokio::time::Instant;
 use tonic::{Request, Response, Status};
 use tracing::Span;
 
 use crate::{
     auth::Caller,
-    cognito::{Cognito, CognitoError},
-    error::{ApiError, insert_request_id},
+    cognito::{Answered, Cognito, CognitoError},
+    error::{ApiError, Target, insert_request_id},
     layers::deadline::CallDeadline,
     metrics::Metrics,
+    operation::Operation,
     proto::{
-        StopUserImportJobRequest, StopUserImportJobResponse,
-        import_job_service_server::ImportJobService,
+        CreateUserImportJobRequest, CreateUserImportJobResponse, DescribeUserImportJobRequest,
+        DescribeUserImportJobResponse, GetCsvHeaderRequest, GetCsvHeaderResponse,
+        ListUserImportJobsRequest, ListUserImportJobsResponse, Scoped, StartUserImportJobRequest,
+        StartUserImportJobResponse, StopUserImportJobRequest, StopUserImportJobResponse,
+        UserImportJob, import_job_service_server::ImportJobService,
     },
-    rate_limit::CognitoRateLimit,
+    rate_limit::CognitoRates,
     telemetry::loggable,
-    validation::StopRequest,
+    validation::{CreateRequest, JobId, JobRequest, ListRequest, PoolRequest},
 };
 
 /// Serves `importjob.v1.ImportJobService` by forwarding to Cognito.
 #[derive(Clone)]
 pub struct ImportJobs {
     cognito: Cognito,
-    rate_limit: Arc<CognitoRateLimit>,
+    rates: Arc<CognitoRates>,
     metrics: Arc<Metrics>,
 }
 
+/// What the layers left on a call for the handler: its deadline and who
+/// calls.
+struct Call {
+    deadline: Option<Instant>,
+    caller: String,
+}
+
+impl Call {
+    /// Takes the call's message, recording its scope in the call's span
+    /// (cut to a loggable length: it is not validated yet).
+    fn begin<M: Scoped>(request: Request<M>) -> (Self, M) {
+        let deadline = request.extensions().get::<CallDeadline>().map(|d| d.0);
+        // Turns toward Cognito are shared round-robin by caller.
+        let caller = request
+            .extensions()
+            .get::<Caller>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let message = request.into_inner();
+        let span = Span::current();
+        span.record("user_pool_id", loggable(message.user_pool_id()));
+        if let Some(job_id) = message.job_id() {
+            span.record("job_id", loggable(job_id));
+        }
+        (Self { deadline, caller }, message)
+    }
+}
+
 impl ImportJobs {
-    pub fn new(cognito: Cognito, rate_limit: CognitoRateLimit, metrics: Arc<Metrics>) -> Self {
+    pub fn new(cognito: Cognito, rates: CognitoRates, metrics: Arc<Metrics>) -> Self {
         Self {
             cognito,
-            rate_limit: Arc::new(rate_limit),
+            rates: Arc::new(rates),
             metrics,
+        }
+    }
+
+    /// What every method does around its call to Cognito: the pool's
+    /// region, a turn under the rate of the operation's quota, the call
+    /// (`send`), its metrics and span fields, and the answer with the AWS
+    /// request id, or the status the error table gives.
+    async fn forward<T, F, Fut>(
+        &self,
+        call: Call,
+        target: Target,
+        send: F,
+    ) -> Result<Response<T>, Status>
+    where
+        F: FnOnce(Cognito, String) -> Fut,
+        Fut: Future<Output = Result<Answered<T>, CognitoError>>,
+    {
+        let span = Span::current();
+        let operation = target.operation;
+        let region = self
+            .cognito
+            .region_for(&target.user_pool_id)
+            .ok_or_else(|| ApiError::UnknownRegion(target.user_pool_id.clone()))?;
+        span.record("aws_region", &region);
+
+        let rate = self.rates.of(operation.quota());
+        rate.turn(&region, &call.caller, call.deadline)
+            .await
+            .map_err(|refused| ApiError::CognitoRateLimited {
+                retry_after: refused.retry_after,
+            })?;
+        let timer = rate.time_call(&region);
+        let result = send(self.cognito.clone(), region.clone()).await;
+        let latency = timer.finish();
+        self.metrics
+            .cognito_call(operation, &region, &outcome(&result), latency);
+        let request_id = match &result {
+            Ok(answered) => answered.request_id.as_deref(),
+            Err(error) => error.request_id.as_deref(),
+        };
+        if let Some(id) = request_id {
+            span.record("aws_request_id", id);
+        }
+        match result {
+            Ok(answered) => {
+                let mut response = Response::new(answered.answer);
+                insert_request_id(response.metadata_mut(), answered.request_id.as_deref());
+                Ok(response)
+            }
+            Err(error) => {
+                span.record("aws_error", tracing::field::display(&error));
+                Err(ApiError::Cognito(error, target).into())
+            }
         }
     }
 }
 
 /// A Cognito call's outcome, as the metrics name it.
-fn outcome(result: &Result<crate::cognito::StoppedJob, CognitoError>) -> String {
+fn outcome<T>(result: &Result<Answered<T>, CognitoError>) -> String {
     match result {
         Ok(_) => "OK".to_owned(),
         Err(error) => error
@@ -53,64 +142,146 @@ fn outcome(result: &Result<crate::cognito::StoppedJob, CognitoError>) -> String 
     }
 }
 
+/// The target of a call that names a job.
+fn job_target(operation: Operation, request: &JobRequest) -> Target {
+    Target {
+        operation,
+        user_pool_id: request.user_pool_id.clone(),
+        job_id: Some(request.job_id.clone()),
+    }
+}
+
+/// The job Cognito answered with, in the method's response message.
+fn with_job<T>(
+    response: Response<UserImportJob>,
+    message: impl FnOnce(Option<UserImportJob>) -> T,
+) -> Response<T> {
+    response.map(|job| message(Some(job)))
+}
+
 #[tonic::async_trait]
 impl ImportJobService for ImportJobs {
+    async fn create_user_import_job(
+        &self,
+        request: Request<CreateUserImportJobRequest>,
+    ) -> Result<Response<CreateUserImportJobResponse>, Status> {
+        let (call, message) = Call::begin(request);
+        let request = CreateRequest::parse(
+            &message.user_pool_id,
+            &message.job_name,
+            &message.cloud_watch_logs_role_arn,
+            message.password_hashing_algorithm.as_deref(),
+        )
+        .map_err(ApiError::InvalidRequest)?;
+        let target = Target {
+            operation: Operation::CreateUserImportJob,
+            user_pool_id: request.user_pool_id.clone(),
+            job_id: None,
+        };
+        let created = self
+            .forward(call, target, async move |cognito, region| {
+                cognito.create_user_import_job(region, &request).await
+            })
+            .await?;
+        if let Ok(job_id) = JobId::parse(&created.get_ref().job_id) {
+            Span::current().record("job_id", job_id.as_str());
+        }
+        Ok(with_job(created, |user_import_job| {
+            CreateUserImportJobResponse { user_import_job }
+        }))
+    }
+
+    async fn get_csv_header(
+        &self,
+        request: Request<GetCsvHeaderRequest>,
+    ) -> Result<Response<GetCsvHeaderResponse>, Status> {
+        let (call, message) = Call::begin(request);
+        let request =
+            PoolRequest::parse(&message.user_pool_id).map_err(ApiError::InvalidRequest)?;
+        let target = Target {
+            operation: Operation::GetCsvHeader,
+            user_pool_id: request.user_pool_id.clone(),
+            job_id: None,
+        };
+        self.forward(call, target, async move |cognito, region| {
+            cognito.get_csv_header(region, &request).await
+        })
+        .await
+    }
+
+    async fn start_user_import_job(
+        &self,
+        request: Request<StartUserImportJobRequest>,
+    ) -> Result<Response<StartUserImportJobResponse>, Status> {
+        let (call, message) = Call::begin(request);
+        let request = JobRequest::parse(&message.user_pool_id, &message.job_id)
+            .map_err(ApiError::InvalidRequest)?;
+        let target = job_target(Operation::StartUserImportJob, &request);
+        let started = self
+            .forward(call, target, async move |cognito, region| {
+                cognito.start_user_import_job(region, &request).await
+            })
+            .await?;
+        Ok(with_job(started, |user_import_job| {
+            StartUserImportJobResponse { user_import_job }
+        }))
+    }
+
+    async fn describe_user_import_job(
+        &self,
+        request: Request<DescribeUserImportJobRequest>,
+    ) -> Result<Response<DescribeUserImportJobResponse>, Status> {
+        let (call, message) = Call::begin(request);
+        let request = JobRequest::parse(&message.user_pool_id, &message.job_id)
+            .map_err(ApiError::InvalidRequest)?;
+        let target = job_target(Operation::DescribeUserImportJob, &request);
+        let described = self
+            .forward(call, target, async move |cognito, region| {
+                cognito.describe_user_import_job(region, &request).await
+            })
+            .await?;
+        Ok(with_job(described, |user_import_job| {
+            DescribeUserImportJobResponse { user_import_job }
+        }))
+    }
+
+    async fn list_user_import_jobs(
+        &self,
+        request: Request<ListUserImportJobsRequest>,
+    ) -> Result<Response<ListUserImportJobsResponse>, Status> {
+        let (call, message) = Call::begin(request);
+        let request = ListRequest::parse(
+            &message.user_pool_id,
+            message.max_results.into(),
+            &message.pagination_token,
+        )
+        .map_err(ApiError::InvalidRequest)?;
+        let target = Target {
+            operation: Operation::ListUserImportJobs,
+            user_pool_id: request.user_pool_id.clone(),
+            job_id: None,
+        };
+        self.forward(call, target, async move |cognito, region| {
+            cognito.list_user_import_jobs(region, &request).await
+        })
+        .await
+    }
+
     async fn stop_user_import_job(
         &self,
         request: Request<StopUserImportJobRequest>,
     ) -> Result<Response<StopUserImportJobResponse>, Status> {
-        let deadline = request.extensions().get::<CallDeadline>().map(|d| d.0);
-        // Turns toward Cognito are shared round-robin by caller.
-        let caller = request
-            .extensions()
-            .get::<Caller>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let request = request.into_inner();
-        let span = Span::current();
-        span.record("user_pool_id", loggable(&request.user_pool_id));
-        span.record("job_id", loggable(&request.job_id));
-
-        let request = StopRequest::parse(&request.user_pool_id, &request.job_id)
+        let (call, message) = Call::begin(request);
+        let request = JobRequest::parse(&message.user_pool_id, &message.job_id)
             .map_err(ApiError::InvalidRequest)?;
-        let region = self
-            .cognito
-            .region_for(&request.user_pool_id)
-            .ok_or_else(|| ApiError::UnknownRegion(request.user_pool_id.clone()))?;
-        span.record("aws_region", &region);
-
-        self.rate_limit
-            .turn(&region, &caller, deadline)
-            .await
-            .map_err(|refused| ApiError::CognitoRateLimited {
-                retry_after: refused.retry_after,
-            })?;
-        let timer = self.rate_limit.time_call(&region);
-        let result = self
-            .cognito
-            .stop_user_import_job(region.clone(), &request)
-            .await;
-        let latency = timer.finish();
-        self.metrics
-            .cognito_call(&region, &outcome(&result), latency);
-        match result {
-            Ok(stopped) => {
-                if let Some(id) = &stopped.request_id {
-                    span.record("aws_request_id", id);
-                }
-                let mut response = Response::new(StopUserImportJobResponse {
-                    user_import_job: Some(stopped.job),
-                });
-                insert_request_id(response.metadata_mut(), stopped.request_id.as_deref());
-                Ok(response)
-            }
-            Err(error) => {
-                if let Some(id) = &error.request_id {
-                    span.record("aws_request_id", id);
-                }
-                span.record("aws_error", tracing::field::display(&error));
-                Err(ApiError::Cognito(error, request).into())
-            }
-        }
+        let target = job_target(Operation::StopUserImportJob, &request);
+        let stopped = self
+            .forward(call, target, async move |cognito, region| {
+                cognito.stop_user_import_job(region, &request).await
+            })
+            .await?;
+        Ok(with_job(stopped, |user_import_job| {
+            StopUserImportJobResponse { user_import_job }
+        }))
     }
 }

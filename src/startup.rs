@@ -28,7 +28,7 @@ use crate::{
     local_cognito::{DEMO_POOL, Emulator},
     metrics::{self, Metrics},
     proto::{self, import_job_service_server::ImportJobServiceServer},
-    rate_limit::{CognitoRateLimit, RateSettings},
+    rate_limit::{CognitoRates, RateSettings},
     reload::{self, LoadError, Reloadable},
     service::ImportJobs,
     tls::{Tls, TlsFiles},
@@ -138,21 +138,24 @@ impl Application {
             None => None,
         };
         let cognito = Cognito::connect(&settings.aws, connection, Arc::clone(&metrics)).await;
-        let rate_limit = CognitoRateLimit::new(
-            RateSettings {
-                rate: settings.limits.cognito_rate,
-                burst: settings.limits.cognito_burst,
-                max_wait: settings.limits.cognito_max_wait,
-                latency_floor: settings.limits.cognito_latency_floor,
-            },
-            Arc::clone(&metrics),
+        let limits = &settings.limits;
+        let rate = |rate, burst| RateSettings {
+            rate,
+            burst,
+            max_wait: limits.cognito_max_wait,
+            latency_floor: limits.cognito_latency_floor,
+        };
+        let rates = CognitoRates::new(
+            rate(limits.cognito_read_rate, limits.cognito_read_burst),
+            rate(limits.cognito_rate, limits.cognito_burst),
+            &metrics,
         );
         Ok(Self {
             listener,
             _reloading: reloading,
             metrics_listener,
             service: Hosted {
-                import_jobs: ImportJobs::new(cognito, rate_limit, Arc::clone(&metrics)),
+                import_jobs: ImportJobs::new(cognito, rates, Arc::clone(&metrics)),
                 authorizer: Arc::new(authorizer),
                 audit: Arc::new(AuditTrail::new(settings.log.audit_summary_window)),
                 tls,

@@ -18,7 +18,7 @@ use import_job_service::{
         StopUserImportJobRequest, UserImportJobStatus,
         import_job_service_client::ImportJobServiceClient,
     },
-    validation::StopRequest,
+    validation::JobRequest,
 };
 use serde::Serialize;
 use tonic::{
@@ -57,7 +57,7 @@ pub enum Client {
         authorization: Option<MetadataValue<Ascii>>,
     },
     /// The SDK, built as the service builds it, with its own connection pool.
-    Direct(Cognito, Arc<StopRequest>),
+    Direct(Cognito, Arc<JobRequest>),
 }
 
 impl Client {
@@ -137,7 +137,7 @@ impl Client {
                     .stop_user_import_job(request.user_pool_id.region_prefix().to_owned(), request)
                     .await
                 {
-                    Ok(stopped_job) => stopped(Some(stopped_job.job.status())),
+                    Ok(stopped_job) => stopped(Some(stopped_job.answer.status())),
                     Err(error) => error.failure.name(),
                 }
             }

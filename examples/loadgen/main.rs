@@ -29,7 +29,7 @@ use import_job_service::{
     configuration::Settings,
     emulator::Emulator,
     metrics::Metrics,
-    validation::StopRequest,
+    validation::JobRequest,
 };
 use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 
@@ -241,7 +241,7 @@ pub async fn direct_clients(endpoint: &str) -> Result<Vec<Client>, String> {
         ),
     };
     let cognito = Cognito::connect(&settings.aws, connection, Arc::new(Metrics::default())).await;
-    let request = StopRequest::parse(drive::POOL, drive::JOB)
+    let request = JobRequest::parse(drive::POOL, drive::JOB)
         .map_err(|_| "the benchmark's ids are valid".to_owned())?;
     Ok(vec![Client::Direct(cognito, Arc::new(request))])
 }

@@ -1,9 +1,14 @@
 use super::*;
-use crate::validation::JobId;
+use crate::validation::{JobId, JobRequest};
 use tonic_types::ErrorDetail;
 
-fn request() -> StopRequest {
-    StopRequest::parse("us-east-1_AbC123", "import-abc").unwrap()
+fn request() -> Target {
+    let request = JobRequest::parse("us-east-1_AbC123", "import-abc").unwrap();
+    Target {
+        operation: Operation::StopUserImportJob,
+        user_pool_id: request.user_pool_id,
+        job_id: Some(request.job_id),
+    }
 }
 
 fn aws(failure: Failure, code: Option<&str>) -> ApiError {
@@ -31,6 +36,7 @@ fn shape(error: ApiError) -> (Code, String, String, Vec<&'static str>) {
             ErrorDetail::ResourceInfo(_) => others.push("ResourceInfo"),
             ErrorDetail::PreconditionFailure(_) => others.push("PreconditionFailure"),
             ErrorDetail::RetryInfo(_) => others.push("RetryInfo"),
+            ErrorDetail::QuotaFailure(_) => others.push("QuotaFailure"),
             _ => others.push("other"),
         }
     }
@@ -90,6 +96,13 @@ fn the_table() {
             "OPERATION_NOT_ENABLED",
             COGNITO_DOMAIN,
             vec![],
+        ),
+        (
+            aws(F::Service(S::LimitExceeded), Some("LimitExceededException")),
+            Code::ResourceExhausted,
+            "LIMIT_EXCEEDED",
+            COGNITO_DOMAIN,
+            vec!["QuotaFailure"],
         ),
         (
             aws(F::Service(S::AccessDenied), Some("AccessDeniedException")),
@@ -319,4 +332,62 @@ fn rejected_credentials_and_denied_access_do_not_echo_awss_message() {
         ));
         assert!(!status.message().contains("Cognito's words"), "{failure:?}");
     }
+}
+
+/// A call about a pool only is answered about the pool; every text that
+/// speaks of the call's effect speaks of its own operation.
+#[test]
+fn the_table_words_each_answer_by_the_operation() {
+    let pool_only = |operation, failure, code: &str| {
+        let mut target = request();
+        target.operation = operation;
+        target.job_id = None;
+        Status::from(ApiError::Cognito(
+            CognitoError {
+                failure,
+                aws_error_code: Some(code.to_owned()),
+                message: None,
+                request_id: None,
+                detail: String::new(),
+            },
+            target,
+        ))
+    };
+    let not_found = pool_only(
+        Operation::ListUserImportJobs,
+        Failure::Service(ServiceFailure::ResourceNotFound),
+        "ResourceNotFoundException",
+    );
+    let resource = not_found
+        .get_error_details()
+        .resource_info()
+        .cloned()
+        .unwrap();
+    assert_eq!(resource.resource_type, "cognito-idp:UserPool");
+    assert_eq!(resource.resource_name, "us-east-1_AbC123");
+    assert_eq!(not_found.message(), "the user pool does not exist");
+
+    let denied = pool_only(
+        Operation::CreateUserImportJob,
+        Failure::Service(ServiceFailure::AccessDenied),
+        "NotAuthorizedException",
+    );
+    assert!(
+        denied.message().contains("cognito-idp:CreateUserImportJob"),
+        "{}",
+        denied.message()
+    );
+
+    let timed_out = pool_only(Operation::DescribeUserImportJob, Failure::TimedOut, "");
+    assert!(
+        timed_out
+            .message()
+            .ends_with("nothing was changed; retry with backoff")
+    );
+    let timed_out = pool_only(Operation::StartUserImportJob, Failure::TimedOut, "");
+    assert!(
+        timed_out
+            .message()
+            .ends_with("the job may or may not have started")
+    );
 }

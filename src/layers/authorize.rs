@@ -1,6 +1,6 @@
 //! Authorization: the policy's decision on an authenticated call, with its
-//! audit event. For StopUserImportJob the decision needs the user pool, so
-//! this layer reads the request message first, within
+//! audit event. For an `ImportJobService` method the decision needs the user
+//! pool, so this layer reads the request message first, within
 //! `--request-body-timeout` whatever the caller's deadline, and puts the body
 //! back for tonic.
 //!
@@ -17,7 +17,6 @@ use std::{
 use bytes::{Buf, Bytes};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
-use prost::Message;
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
@@ -25,19 +24,20 @@ use super::{Audited, BoxFuture, peer};
 use crate::{
     audit::{self, AuditTrail},
     auth::{
-        Authorizer, Caller, MessageFailure, STOP_PATH,
+        Authorizer, Caller, MessageFailure,
         policy::{Call, Decision},
     },
     error::ApiError,
     metrics::Metrics,
-    proto::StopUserImportJobRequest,
+    operation::Operation,
+    proto::Scope,
 };
 
 #[derive(Clone)]
 pub struct AuthorizeLayer {
     authorizer: Arc<Authorizer>,
     audit: Arc<AuditTrail>,
-    /// StopUserImportJob messages larger than this are refused unread.
+    /// Request messages larger than this are refused unread.
     max_message_bytes: usize,
     /// How long the message may take to arrive.
     body_timeout: Duration,
@@ -137,10 +137,16 @@ async fn authorize(
         method: &path,
     };
 
-    let (request, message) = if path == STOP_PATH {
-        let read = read_stop_request(request, layer.max_message_bytes, layer.body_timeout).await;
+    let (request, scope) = if let Some(operation) = Operation::from_path(&path) {
+        let read = read_scope(
+            request,
+            operation,
+            layer.max_message_bytes,
+            layer.body_timeout,
+        )
+        .await;
         match read {
-            Ok((request, message)) => (request, Some(message)),
+            Ok((request, scope)) => (request, Some(scope)),
             Err(failure) => {
                 layer.metrics.decision("refused", failure.reason());
                 layer
@@ -152,8 +158,8 @@ async fn authorize(
     } else {
         (request, None)
     };
-    let user_pool_id = message.as_ref().map(|m| m.user_pool_id.as_str());
-    let job_id = message.as_ref().map(|m| m.job_id.as_str());
+    let user_pool_id = scope.as_ref().map(|s| s.user_pool_id.as_str());
+    let job_id = scope.as_ref().and_then(|s| s.job_id.as_deref());
 
     let Some(policy) = layer.authorizer.policy.as_ref().map(|p| p.current()) else {
         let decision = Decision::Allow {
@@ -200,15 +206,17 @@ async fn authorize(
 }
 
 /// Reads the whole (small) request body within `timeout`, decodes the one
-/// gRPC message it must hold, and puts the body back for tonic. Anything but
-/// exactly one uncompressed message that decodes is refused here: tonic
-/// would read the first of several messages, and the policy must judge the
-/// request the handler will see.
-async fn read_stop_request(
+/// gRPC message it must hold as `operation`'s request, keeps its scope, and
+/// puts the body back for tonic. Anything but exactly one uncompressed
+/// message that decodes is refused here: tonic would read the first of
+/// several messages, and the policy must judge the request the handler will
+/// see.
+async fn read_scope(
     request: Request<Body>,
+    operation: Operation,
     max_message_bytes: usize,
     timeout: Duration,
-) -> Result<(Request<Body>, StopUserImportJobRequest), MessageFailure> {
+) -> Result<(Request<Body>, Scope), MessageFailure> {
     let (parts, body) = request.into_parts();
     // The 5-byte gRPC frame header, then at most the message limit: reading
     // stops there, whatever the body's length.
@@ -225,12 +233,12 @@ async fn read_stop_request(
         }
         Err(_) => return Err(MessageFailure::Malformed),
     };
-    let message = grpc_message(bytes.clone())
-        .and_then(|payload| StopUserImportJobRequest::decode(payload).ok())
+    let scope = grpc_message(bytes.clone())
+        .and_then(|payload| Scope::decode(operation, payload).ok())
         .ok_or(MessageFailure::Malformed)?;
     Ok((
         Request::from_parts(parts, Body::new(Full::new(bytes))),
-        message,
+        scope,
     ))
 }
 
@@ -248,20 +256,28 @@ fn grpc_message(mut frame: Bytes) -> Option<Bytes> {
 mod tests {
     use super::*;
 
+    use prost::Message;
+
+    use crate::proto::{ListUserImportJobsRequest, StopUserImportJobRequest};
+
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        let mut frame = vec![0];
+        frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        frame.extend_from_slice(payload);
+        frame
+    }
+
     #[test]
     fn a_single_grpc_message_is_unframed() {
         let message = StopUserImportJobRequest {
             user_pool_id: "us-east-1_A".to_owned(),
             job_id: "import-a".to_owned(),
         };
-        let payload = message.encode_to_vec();
-        let mut frame = vec![0];
-        frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&payload);
-        let decoded =
-            StopUserImportJobRequest::decode(grpc_message(Bytes::from(frame.clone())).unwrap())
-                .unwrap();
-        assert_eq!(decoded, message);
+        let mut frame = frame(&message.encode_to_vec());
+        let payload = grpc_message(Bytes::from(frame.clone())).unwrap();
+        let scope = Scope::decode(Operation::StopUserImportJob, payload).unwrap();
+        assert_eq!(scope.user_pool_id, "us-east-1_A");
+        assert_eq!(scope.job_id.as_deref(), Some("import-a"));
 
         frame[0] = 1;
         assert_eq!(grpc_message(Bytes::from(frame)), None, "compressed");
@@ -271,5 +287,20 @@ mod tests {
             "truncated"
         );
         assert_eq!(grpc_message(Bytes::new()), None);
+    }
+
+    #[test]
+    fn each_method_is_decoded_as_its_own_request() {
+        let list = ListUserImportJobsRequest {
+            user_pool_id: "us-east-1_A".to_owned(),
+            max_results: 10,
+            pagination_token: "t".to_owned(),
+        }
+        .encode_to_vec();
+        let scope = Scope::decode(Operation::ListUserImportJobs, list.clone().into()).unwrap();
+        assert_eq!(scope.user_pool_id, "us-east-1_A");
+        assert_eq!(scope.job_id, None, "a list names no job");
+        // Field 2 is a number in a list request, a string in a stop request.
+        assert!(Scope::decode(Operation::StopUserImportJob, list.into()).is_err());
     }
 }

@@ -8,6 +8,7 @@ fn limit(rate: f64, burst: u32, max_wait: Duration) -> Arc<CognitoRateLimit> {
             max_wait,
             latency_floor: Duration::from_millis(50),
         },
+        Quota::Write,
         Arc::default(),
     ))
 }
@@ -86,6 +87,7 @@ async fn a_turn_granted_to_a_call_gone_before_it_looked_goes_back() {
             max_wait: Duration::from_secs(5),
             latency_floor: Duration::from_millis(50),
         },
+        Quota::Read,
         Arc::clone(&metrics),
     );
     limit.turn(REGION, "a", None).await.unwrap();
@@ -102,7 +104,10 @@ async fn a_turn_granted_to_a_call_gone_before_it_looked_goes_back() {
     tokio::task::yield_now().await;
     drop(waiting);
     let unused = RateLimitLabels {
-        region: REGION.to_owned(),
+        bucket: BucketLabels {
+            region: REGION.to_owned(),
+            quota: "read",
+        },
         outcome: "unused".to_owned(),
     };
     assert_eq!(metrics.rate_limit_turns.get_or_create(&unused).get(), 1);

@@ -140,7 +140,7 @@ async fn under_overload_cognito_gets_the_rate_and_what_waits_has_time_to_finish(
             sample(
                 &text,
                 &format!(
-                    r#"cognito_rate_limit_refusals_total{{region="us-east-1",outcome="{outcome}"}}"#
+                    r#"cognito_rate_limit_refusals_total{{region="us-east-1",quota="write",outcome="{outcome}"}}"#
                 ),
             )
             .unwrap_or(0.0)

@@ -77,6 +77,12 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
     }
 }
 
+/// The HTTP/2 client of [`TestApp::server_deadline_client`].
+pub type HyperClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    tonic::body::Body,
+>;
+
 pub struct TestApp {
     pub addr: SocketAddr,
     /// Where metrics are served, when the test asked for them.
@@ -205,24 +211,30 @@ impl TestApp {
             .await
     }
 
-    /// Stops a job sending `grpc-timeout` over a plain HTTP/2 client that,
-    /// unlike tonic's channel, does not enforce the deadline itself: what
-    /// comes back is what the server answered.
+    /// Stops a job sending `grpc-timeout` (see [`TestApp::server_deadline_client`]).
     pub async fn stop_job_with_server_deadline(
         &self,
         user_pool_id: &str,
         job_id: &str,
         deadline: Duration,
     ) -> Result<Response<StopUserImportJobResponse>, Status> {
+        let mut request = Request::new(request(user_pool_id, job_id));
+        request.set_timeout(deadline);
+        self.server_deadline_client()
+            .stop_user_import_job(request)
+            .await
+    }
+
+    /// A client over a plain HTTP/2 client that, unlike tonic's channel,
+    /// does not enforce a call's `grpc-timeout` itself: what comes back is
+    /// what the server answered.
+    pub fn server_deadline_client(&self) -> ImportJobServiceClient<HyperClient> {
         let http2 =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .http2_only(true)
                 .build_http::<tonic::body::Body>();
         let origin = format!("http://{}", self.addr).parse().unwrap();
-        let mut client = ImportJobServiceClient::with_origin(http2, origin);
-        let mut request = Request::new(request(user_pool_id, job_id));
-        request.set_timeout(deadline);
-        client.stop_user_import_job(request).await
+        ImportJobServiceClient::with_origin(http2, origin)
     }
 
     /// A fresh job in `status`, in a pool of the emulator's: unique ids keep

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use import_job_service::emulator::{DEMO_POOL, Fault, JobStatus};
+use import_job_service::emulator::{DEMO_POOL, Fault, JobStatus, Timings};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -131,6 +131,7 @@ async fn health_serves_then_turns_not_serving_when_shutdown_begins_and_watches_e
 #[tokio::test]
 async fn calls_in_flight_finish_during_shutdown_and_new_connections_are_refused() {
     let mut app = spawn_app().await;
+    app.emulator.set_timings(Timings::immediate());
     let job = app.job_in(DEMO_POOL, JobStatus::InProgress);
     app.inject(Fault::Delay(Duration::from_millis(500)), 1);
 

@@ -143,15 +143,15 @@ async fn the_rate_toward_cognito_is_held_and_a_turn_past_the_deadline_is_refused
     let (_, text) = get(app.metrics_addr.unwrap(), "/metrics").await;
     for (series, value) in [
         (
-            r#"cognito_rate_limit_turns_total{region="us-east-1",outcome="granted"}"#,
+            r#"cognito_rate_limit_turns_total{region="us-east-1",quota="write",outcome="granted"}"#,
             2.0,
         ),
         (
-            r#"cognito_rate_limit_wait_seconds_count{region="us-east-1"}"#,
+            r#"cognito_rate_limit_wait_seconds_count{region="us-east-1",quota="write"}"#,
             2.0,
         ),
         (
-            r#"cognito_rate_limit_refusals_total{region="us-east-1",outcome="deadline"}"#,
+            r#"cognito_rate_limit_refusals_total{region="us-east-1",quota="write",outcome="deadline"}"#,
             1.0,
         ),
     ] {

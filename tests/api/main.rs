@@ -13,6 +13,7 @@ mod limits;
 mod log_reader;
 mod logs;
 mod metrics;
+mod operations;
 mod stop;
 mod validation;
 mod validation_cases;

@@ -52,12 +52,12 @@ async fn the_endpoint_counts_calls_cognito_outcomes_retries_and_decisions() {
         (format!("grpc_server_calls_total{{{stop},code=\"INVALID_ARGUMENT\"}}"), 1.0),
         (format!("grpc_server_call_duration_seconds_count{{{stop}}}"), 3.0),
         (format!("grpc_server_calls_in_flight{{{stop}}}"), 0.0),
-        (r#"cognito_calls_total{region="us-east-1",outcome="OK"}"#.to_owned(), 1.0),
+        (r#"cognito_calls_total{operation="StopUserImportJob",region="us-east-1",outcome="OK"}"#.to_owned(), 1.0),
         (
-            r#"cognito_calls_total{region="us-east-1",outcome="ResourceNotFoundException"}"#.to_owned(),
+            r#"cognito_calls_total{operation="StopUserImportJob",region="us-east-1",outcome="ResourceNotFoundException"}"#.to_owned(),
             1.0,
         ),
-        (r#"cognito_call_duration_seconds_count{region="us-east-1",outcome="OK"}"#.to_owned(), 1.0),
+        (r#"cognito_call_duration_seconds_count{operation="StopUserImportJob",region="us-east-1",outcome="OK"}"#.to_owned(), 1.0),
         (r#"cognito_retries_total{region="us-east-1"}"#.to_owned(), 1.0),
         (
             r#"authorization_decisions_total{decision="allow",reason="insecure-allow-unauthenticated"}"#

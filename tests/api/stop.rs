@@ -5,8 +5,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use import_job_service::{
     cognito::Connection,
-    emulator::{DEMO_POOL, DEMO_POOL_EU, Emulator, Fault, JobStatus},
-    proto::{UserImportJob, UserImportJobStatus},
+    emulator::{DEMO_POOL, DEMO_POOL_EU, Emulator, Fault, JobStatus, Timings},
+    proto::{DescribeUserImportJobRequest, UserImportJob, UserImportJobStatus},
 };
 use tonic::Code;
 
@@ -27,6 +27,8 @@ fn timestamp(time: SystemTime) -> prost_types::Timestamp {
 #[tokio::test]
 async fn stopping_a_running_job_answers_the_stopped_job_field_by_field() {
     let app = spawn_app().await;
+    // Cognito winds the job down at once: its answer is the final job.
+    app.emulator.set_timings(Timings::immediate());
     let mut job = app.job_in(DEMO_POOL, JobStatus::InProgress);
     job.password_hashing_algorithm = Some("BCRYPT".to_owned());
     job.imported_users = 41;
@@ -72,9 +74,54 @@ async fn stopping_a_running_job_answers_the_stopped_job_field_by_field() {
     );
 }
 
+/// A stop answers the job winding down (STOPPING); describing it later
+/// answers it STOPPED, with Cognito's completion date and message.
+#[tokio::test]
+async fn a_stopped_job_is_stopping_then_stopped() {
+    let app = spawn_app().await;
+    app.emulator.set_timings(Timings {
+        stopping: Duration::from_millis(200),
+        ..Timings::default()
+    });
+    let job = app.job_in(DEMO_POOL, JobStatus::InProgress);
+    let stopping = app
+        .stop_job(DEMO_POOL, &job.job_id)
+        .await
+        .unwrap()
+        .into_inner()
+        .user_import_job
+        .unwrap();
+    assert_eq!(stopping.status(), UserImportJobStatus::Stopping);
+    assert_eq!(stopping.completion_date, None);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let described = app
+        .client
+        .clone()
+        .describe_user_import_job(DescribeUserImportJobRequest {
+            user_pool_id: DEMO_POOL.to_owned(),
+            job_id: job.job_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user_import_job
+        .unwrap();
+    assert_eq!(described.status(), UserImportJobStatus::Stopped);
+    assert!(described.completion_date.is_some());
+    assert_eq!(
+        described.completion_message,
+        "The Import Job was stopped by the developer."
+    );
+    // Stopping a job that is no longer running fails its precondition.
+    let again = app.stop_job(DEMO_POOL, &job.job_id).await.unwrap_err();
+    assert_eq!(again.code(), Code::FailedPrecondition);
+}
+
 #[tokio::test]
 async fn a_pending_job_stops_and_members_cognito_omits_stay_unset() {
     let app = spawn_app().await;
+    app.emulator.set_timings(Timings::immediate());
     let mut job = app.job_in(DEMO_POOL, JobStatus::Pending);
     job.start_date = None;
     app.emulator.put_job(job.clone());
@@ -181,6 +228,7 @@ async fn a_pool_id_that_does_not_begin_with_a_region_is_not_found_without_callin
 #[tokio::test]
 async fn a_transient_cognito_failure_is_retried_by_the_sdk() {
     let app = spawn_app_with(&["--aws-max-attempts", "2", "--aws-initial-backoff", "10ms"]).await;
+    app.emulator.set_timings(Timings::immediate());
     let job = app.job_in(DEMO_POOL, JobStatus::InProgress);
     app.inject(Fault::error("InternalErrorException", "try again"), 1);
 

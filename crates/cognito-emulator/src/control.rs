@@ -1,9 +1,10 @@
-//! What tests and benchmarks steer the emulator with: faults, jobs, the
-//! calls it received, its connections. The server uses none of it.
+//! What tests and benchmarks steer the emulator with: faults, timings,
+//! limits, pools and jobs, the calls it received, its connections. The
+//! server uses none of it.
 
 use std::{
     sync::{Arc, atomic::Ordering},
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use tokio::net::TcpListener;
@@ -11,7 +12,8 @@ use tokio::net::TcpListener;
 use crate::{
     Emulator,
     faults::Fault,
-    jobs::Job,
+    jobs::{Job, Timings},
+    operations::OPERATIONS,
     server::accept_loop,
     state::{ReceivedCall, lock},
 };
@@ -20,19 +22,80 @@ impl Emulator {
     /// Makes each of the next `times` calls suffer `fault`, after any faults
     /// already queued.
     pub fn inject(&self, fault: Fault, times: usize) {
-        lock(&self.shared.faults).extend(std::iter::repeat_n(fault, times));
+        lock(&self.shared.faults).queue(fault, times);
+    }
+
+    /// Makes each of the next `times` calls of `operation` (one of
+    /// [`OPERATIONS`], `"CreateUserImportJob"` for example) suffer `fault`,
+    /// after that operation's faults already queued. Faults queued by
+    /// [`Emulator::inject`] come first; those for a job, after.
+    ///
+    /// # Panics
+    ///
+    /// If the emulator does not answer `operation`: a misspelt name would
+    /// otherwise inject nothing.
+    pub fn inject_for_operation(&self, operation: &str, fault: Fault, times: usize) {
+        assert!(
+            OPERATIONS.contains(&operation),
+            "the emulator answers {OPERATIONS:?}, not {operation:?}"
+        );
+        lock(&self.shared.faults).queue_for_operation(operation, fault, times);
+    }
+
+    /// Forgets the faults still queued for `operation`.
+    pub fn clear_operation_faults(&self, operation: &str) {
+        lock(&self.shared.faults).clear_operation(operation);
     }
 
     /// Makes every call about the job `job_id` (its `JobId` member) suffer
     /// `fault`, retries included, until [`Emulator::clear_job_fault`]. Faults
-    /// queued by [`Emulator::inject`] come first.
+    /// queued by [`Emulator::inject`] and [`Emulator::inject_for_operation`]
+    /// come first.
     pub fn inject_for_job(&self, job_id: &str, fault: Fault) {
-        lock(&self.shared.job_faults).insert(job_id.to_owned(), fault);
+        lock(&self.shared.faults).set_for_job(job_id, fault);
     }
 
     /// Lets calls about `job_id` be answered normally again.
     pub fn clear_job_fault(&self, job_id: &str) {
-        lock(&self.shared.job_faults).remove(job_id);
+        lock(&self.shared.faults).clear_job(job_id);
+    }
+
+    /// How long the statuses that time ends last from now on, jobs already
+    /// in them included ([`Timings::immediate`] for none at all).
+    pub fn set_timings(&self, timings: Timings) {
+        lock(&self.shared.pools).timings = timings;
+    }
+
+    pub fn timings(&self) -> Timings {
+        lock(&self.shared.pools).timings
+    }
+
+    /// How many jobs a pool may hold for CreateUserImportJob to add one
+    /// (default [`crate::DEFAULT_JOB_LIMIT`]); jobs put by tests count but are
+    /// never refused.
+    pub fn set_job_limit(&self, jobs_per_pool: usize) {
+        lock(&self.shared.pools).job_limit = jobs_per_pool;
+    }
+
+    /// Adds a user pool with no jobs and the standard CSV header
+    /// ([`crate::STANDARD_CSV_HEADER`]), if it is not there yet.
+    pub fn add_pool(&self, user_pool_id: &str) {
+        lock(&self.shared.pools).add_pool(user_pool_id);
+    }
+
+    /// What GetCSVHeader answers for the pool, which is created if needed.
+    pub fn set_csv_header(&self, user_pool_id: &str, header: &[&str]) {
+        let header = header.iter().map(|column| (*column).to_owned()).collect();
+        lock(&self.shared.pools).set_csv_header(user_pool_id, header);
+    }
+
+    /// Expires the job now if it is Created, as if the time to start it had
+    /// run out; the job as it is then, or `None` if there is no such job.
+    pub fn expire_job(&self, user_pool_id: &str, job_id: &str) -> Option<Job> {
+        lock(&self.shared.pools)
+            .expire_at(user_pool_id, job_id, SystemTime::now())
+            .ok()
+            .cloned()
     }
 
     /// Closes the listening socket, so that connecting is refused, and every
@@ -69,17 +132,28 @@ impl Emulator {
         Ok(())
     }
 
-    /// Adds or replaces a job.
+    /// Adds or replaces a job. It keeps the status it was given until an
+    /// operation moves it (Start, Stop) or [`Emulator::expire_job`]: time
+    /// alone does not.
     pub fn put_job(&self, job: Job) {
         lock(&self.shared.pools).put_job(job);
     }
 
-    /// The job as the emulator holds it now.
+    /// The job as the emulator holds it now, as DescribeUserImportJob would
+    /// answer it.
     pub fn job(&self, user_pool_id: &str, job_id: &str) -> Option<Job> {
         lock(&self.shared.pools)
-            .job(user_pool_id, job_id)
+            .job_at(user_pool_id, job_id, SystemTime::now())
             .ok()
             .cloned()
+    }
+
+    /// The pool's jobs now, in ListUserImportJobs' order; `None` if there is
+    /// no such pool.
+    pub fn jobs(&self, user_pool_id: &str) -> Option<Vec<Job>> {
+        let mut pools = lock(&self.shared.pools);
+        let jobs = pools.jobs_at(user_pool_id, SystemTime::now()).ok()?;
+        Some(jobs.into_iter().cloned().collect())
     }
 
     /// Every call received so far, in order.

@@ -1,16 +1,27 @@
-//! The emulator's import-job state, with Cognito's rules for moving between
-//! statuses: Created -> Pending -> InProgress -> Succeeded or Failed; Created
-//! -> Expired; a stop only from Pending or InProgress, giving Stopped.
+//! Import jobs as Cognito describes them: their statuses, their members and
+//! their JSON. How a job moves between statuses is `lifecycle`; where jobs
+//! are kept, and the pages they are listed in, `pools` and `pagination`.
 
-use std::{
-    collections::BTreeMap,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+mod lifecycle;
+mod pagination;
+mod pools;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use crate::presigned;
+pub use lifecycle::Timings;
+pub use pools::{DEFAULT_JOB_LIMIT, Pools, STANDARD_CSV_HEADER};
+
 /// The message Cognito gives a stopped job.
 pub const STOPPED_MESSAGE: &str = "The Import Job was stopped by the developer.";
+/// The message of a job that was never started in time.
+pub const EXPIRED_MESSAGE: &str = "The Import Job expired before it was started.";
+/// The message of a job started before any CSV file was uploaded: the
+/// emulator's own wording (see the crate doc).
+pub const NO_CSV_MESSAGE: &str =
+    "The Import Job failed: no CSV file was uploaded to its pre-signed URL.";
 
 /// A job's status, spelled as Cognito spells it on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +60,11 @@ impl JobStatus {
             JobStatus::Expired => "Expired",
         }
     }
+
+    /// The status Cognito spells `name`, if it is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == name)
+    }
 }
 
 /// One import job, with every member of Cognito's UserImportJobType.
@@ -75,15 +91,13 @@ pub struct Job {
 impl Job {
     /// A freshly created job in `user_pool_id`, as CreateUserImportJob makes it.
     pub fn new(user_pool_id: &str, job_id: &str, job_name: &str) -> Self {
+        let now = SystemTime::now();
         Self {
             job_name: job_name.to_owned(),
             job_id: job_id.to_owned(),
             user_pool_id: user_pool_id.to_owned(),
-            pre_signed_url: format!(
-                "https://cognito-import-jobs.s3.amazonaws.com/{user_pool_id}/{job_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&X-Amz-Signature={}",
-                uuid::Uuid::new_v4().simple()
-            ),
-            creation_date: SystemTime::now(),
+            pre_signed_url: presigned::url(presigned::S3_BUCKET, user_pool_id, job_id, now),
+            creation_date: now,
             start_date: None,
             completion_date: None,
             status: JobStatus::Created.as_str().to_owned(),
@@ -109,8 +123,7 @@ impl Job {
             JobStatus::Expired => {
                 job.creation_date = SystemTime::now() - Duration::from_secs(3 * 24 * 3600);
                 job.completion_date = Some(job.creation_date + Duration::from_secs(24 * 3600));
-                job.completion_message =
-                    Some("The Import Job expired before it was started.".to_owned());
+                job.completion_message = Some(EXPIRED_MESSAGE.to_owned());
             }
             JobStatus::Pending => job.start_date = Some(started),
             JobStatus::InProgress | JobStatus::Stopping => {
@@ -191,115 +204,32 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn not_found(message: String) -> Self {
+    pub(crate) fn not_found(message: String) -> Self {
         Self {
             error_type: "ResourceNotFoundException",
             message,
         }
     }
 
-    fn precondition(message: String) -> Self {
+    pub(crate) fn precondition(message: String) -> Self {
         Self {
             error_type: "PreconditionNotMetException",
             message,
         }
     }
-}
 
-/// User pools (by id) and their jobs (by job id).
-#[derive(Debug, Default)]
-pub struct Pools {
-    pools: BTreeMap<String, BTreeMap<String, Job>>,
-}
-
-impl Pools {
-    pub fn add_pool(&mut self, user_pool_id: &str) {
-        self.pools.entry(user_pool_id.to_owned()).or_default();
-    }
-
-    /// Adds or replaces a job, creating its pool if needed.
-    pub fn put_job(&mut self, job: Job) {
-        self.pools
-            .entry(job.user_pool_id.clone())
-            .or_default()
-            .insert(job.job_id.clone(), job);
-    }
-
-    pub fn pool_ids(&self) -> impl Iterator<Item = &str> {
-        self.pools.keys().map(String::as_str)
-    }
-
-    pub fn jobs(&self, user_pool_id: &str) -> Result<impl Iterator<Item = &Job>, Rejection> {
-        Ok(self.pool(user_pool_id)?.values())
-    }
-
-    pub fn job(&self, user_pool_id: &str, job_id: &str) -> Result<&Job, Rejection> {
-        self.pool(user_pool_id)?
-            .get(job_id)
-            .ok_or_else(|| Rejection::not_found(format!("Import job {job_id} does not exist.")))
-    }
-
-    pub fn create(
-        &mut self,
-        user_pool_id: &str,
-        job_name: &str,
-        role_arn: &str,
-    ) -> Result<&Job, Rejection> {
-        self.pool(user_pool_id)?;
-        let job_id = format!(
-            "import-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..10]
-        );
-        let mut job = Job::new(user_pool_id, &job_id, job_name);
-        job.cloud_watch_logs_role_arn = role_arn.to_owned();
-        self.put_job(job);
-        self.job(user_pool_id, &job_id)
-    }
-
-    /// Created -> Pending.
-    pub fn start(&mut self, user_pool_id: &str, job_id: &str) -> Result<&Job, Rejection> {
-        let job = self.job_mut(user_pool_id, job_id)?;
-        if job.status != JobStatus::Created.as_str() {
-            return Err(Rejection::precondition(format!(
-                "Import job {job_id} cannot be started: its status is {}.",
-                job.status
-            )));
+    pub(crate) fn invalid(message: String) -> Self {
+        Self {
+            error_type: "InvalidParameterException",
+            message,
         }
-        job.status = JobStatus::Pending.as_str().to_owned();
-        job.start_date = Some(SystemTime::now());
-        Ok(job)
     }
 
-    /// Pending or InProgress -> Stopped.
-    pub fn stop(&mut self, user_pool_id: &str, job_id: &str) -> Result<&Job, Rejection> {
-        let job = self.job_mut(user_pool_id, job_id)?;
-        let stoppable = [JobStatus::Pending.as_str(), JobStatus::InProgress.as_str()];
-        if !stoppable.contains(&job.status.as_str()) {
-            return Err(Rejection::precondition(format!(
-                "Import job {job_id} cannot be stopped: its status is {}.",
-                job.status
-            )));
+    pub(crate) fn limit_exceeded(message: String) -> Self {
+        Self {
+            error_type: "LimitExceededException",
+            message,
         }
-        job.status = JobStatus::Stopped.as_str().to_owned();
-        job.completion_date = Some(SystemTime::now());
-        job.completion_message = Some(STOPPED_MESSAGE.to_owned());
-        Ok(job)
-    }
-
-    fn pool(&self, user_pool_id: &str) -> Result<&BTreeMap<String, Job>, Rejection> {
-        self.pools.get(user_pool_id).ok_or_else(|| {
-            Rejection::not_found(format!("User pool {user_pool_id} does not exist."))
-        })
-    }
-
-    fn job_mut(&mut self, user_pool_id: &str, job_id: &str) -> Result<&mut Job, Rejection> {
-        self.pools
-            .get_mut(user_pool_id)
-            .ok_or_else(|| {
-                Rejection::not_found(format!("User pool {user_pool_id} does not exist."))
-            })?
-            .get_mut(job_id)
-            .ok_or_else(|| Rejection::not_found(format!("Import job {job_id} does not exist.")))
     }
 }
 
@@ -307,76 +237,20 @@ impl Pools {
 mod tests {
     use super::*;
 
-    const POOL: &str = "us-east-1_Test";
-
-    fn pools_with(status: JobStatus) -> Pools {
-        let mut pools = Pools::default();
-        pools.put_job(Job::in_status(POOL, "import-a", status));
-        pools
-    }
-
-    #[test]
-    fn only_pending_and_in_progress_jobs_stop() {
-        for status in JobStatus::ALL {
-            let mut pools = pools_with(status);
-            let result = pools.stop(POOL, "import-a").cloned();
-            if matches!(status, JobStatus::Pending | JobStatus::InProgress) {
-                let job = result.unwrap();
-                assert_eq!(job.status, "Stopped");
-                assert_eq!(job.completion_message.as_deref(), Some(STOPPED_MESSAGE));
-                assert!(job.completion_date.is_some());
-            } else {
-                let rejection = result.unwrap_err();
-                assert_eq!(
-                    rejection.error_type, "PreconditionNotMetException",
-                    "{status:?}"
-                );
-                assert_eq!(pools.job(POOL, "import-a").unwrap().status, status.as_str());
-            }
-        }
-    }
-
-    #[test]
-    fn a_created_job_starts_once() {
-        let mut pools = Pools::default();
-        pools.add_pool(POOL);
-        let id = pools
-            .create(POOL, "users", "arn:aws:iam::1:role/r")
-            .unwrap()
-            .job_id
-            .clone();
-        assert_eq!(pools.start(POOL, &id).unwrap().status, "Pending");
-        assert_eq!(
-            pools.start(POOL, &id).unwrap_err().error_type,
-            "PreconditionNotMetException"
-        );
-    }
-
-    #[test]
-    fn unknown_pools_and_jobs_are_not_found() {
-        let mut pools = pools_with(JobStatus::Pending);
-        assert!(
-            pools
-                .stop("us-east-1_Other", "import-a")
-                .unwrap_err()
-                .message
-                .contains("User pool")
-        );
-        assert!(
-            pools
-                .stop(POOL, "import-b")
-                .unwrap_err()
-                .message
-                .contains("Import job")
-        );
-    }
-
     #[test]
     fn json_leaves_out_absent_members() {
-        let json = Job::in_status(POOL, "import-a", JobStatus::Created).to_json();
+        let json = Job::in_status("us-east-1_Test", "import-a", JobStatus::Created).to_json();
         assert!(json.get("StartDate").is_none());
         assert!(json.get("CompletionMessage").is_none());
         assert_eq!(json["Status"], "Created");
         assert!(json["CreationDate"].is_f64());
+    }
+
+    #[test]
+    fn statuses_parse_as_cognito_spells_them() {
+        for status in JobStatus::ALL {
+            assert_eq!(JobStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(JobStatus::parse("inprogress"), None);
     }
 }

@@ -1,52 +1,96 @@
 //! An embedded Cognito emulator: an HTTP server on a loopback port that speaks
-//! Cognito's AWS JSON 1.1 protocol for the user import job operations, so the
+//! Cognito's AWS JSON 1.1 protocol for the user import job operations
+//! ([`OPERATIONS`]: CreateUserImportJob, GetCSVHeader, StartUserImportJob,
+//! DescribeUserImportJob, ListUserImportJobs, StopUserImportJob), so the
 //! service (and its tests) run with the real AWS SDK and no AWS account.
 //!
 //! It answers as Cognito does: `POST /` with `X-Amz-Target:
 //! AWSCognitoIdentityProviderService.<Operation>`; errors with HTTP 400 (500
 //! for InternalErrorException), an `x-amzn-ErrorType` header and a
-//! `{"__type", "message"}` body; every answer with `x-amzn-RequestId`. A pool
-//! exists in one region: a call signed for another region does not find it.
+//! `{"__type", "message"}` body; every answer with `x-amzn-RequestId`. Input
+//! is checked with `cognito-constraints`, every violation in one
+//! InvalidParameterException in Cognito's words. A pool exists in one
+//! region: a call signed for another region does not find it.
 //!
-//! Tests steer it through [`Emulator`]: inject faults into the next calls or
-//! into every call for one job, refuse connections for a while, add jobs, and
-//! count the calls it received, those in flight and those abandoned.
+//! Jobs follow Cognito's state machine: Created -> Pending (Start) ->
+//! InProgress -> Succeeded or Failed; Pending or InProgress -> Stopping
+//! (Stop) -> Stopped; Created -> Expired when not started in time. Time
+//! moves a job only when it is read, from when it entered its status and the
+//! [`Timings`] (by default 2 s Pending, 5 s InProgress, 2 s Stopping, and
+//! expiry 24 h after creation, the earliest of Cognito's 24 to 48 hours): no
+//! task runs while the emulator is idle, and the same reads at the same times
+//! answer the same. So Stop answers a job Stopping, Stopped once Stopping has
+//! lasted its time ([`Timings::immediate`]: at once). Jobs put in place by a
+//! test or the demo are held in their status until an operation moves them.
+//!
+//! No CSV upload is taken yet, so a started job ends Failed, with no users
+//! counted and [`NO_CSV_MESSAGE`]: Cognito cannot import from a file that is
+//! not there. Each job's pre-signed URL points at the emulator
+//! (`/cognito-import-jobs/<pool>/<job>`, with an S3 SigV4 query and a random
+//! signature), where uploads will be taken.
+//!
+//! CreateUserImportJob refuses a job past a pool's limit (every job it holds
+//! counts; [`DEFAULT_JOB_LIMIT`], 100) with LimitExceededException.
+//! ListUserImportJobs lists by creation date, then job id, so jobs created
+//! while paging come last; its tokens are opaque and taken only from the
+//! emulator that gave them, for the same pool (`jobs::pagination`).
+//!
+//! Tests steer it through [`Emulator`]: inject faults into the next calls,
+//! the next calls of one operation or every call for one job; set timings
+//! and limits; add pools, headers and jobs, expire a job; refuse connections
+//! for a while; and count the calls it received, those in flight and those
+//! abandoned.
 //!
 //! Benchmarks start it without state ([`Emulator::start_for_benchmarks`]), so
 //! that the backend is neither the bottleneck nor a store that fills up.
 //!
 //! The server uses what [`Emulator`] offers in this file: start one, its
-//! URL, its demo pools. What tests and benchmarks steer it with (faults,
-//! jobs, the calls it received, its connections) is in `control`, kept apart.
+//! URL, its demo pools. What tests and benchmarks steer it with is in
+//! `control`, kept apart.
 //!
-//! The parts: `state` (what a running emulator holds), `server` (connections,
-//! requests and answers, faults applied), `operations` (each operation
-//! against the state, as Cognito does it), `jobs` (the pools and jobs).
+//! The parts: `state` (what a running emulator holds), `server` (connections
+//! and requests, faults applied), `answers` (responses and the bodies faults
+//! send), `faults` (which call suffers which), `input` (a request's members,
+//! checked), `operations` (each operation against the state), `jobs` (jobs,
+//! with `lifecycle`, `pools` and `pagination`), `presigned` (upload URLs),
+//! `demo` (the demo pools).
 
+mod answers;
 mod control;
+mod demo;
 mod faults;
+mod input;
 pub mod jobs;
 mod operations;
+mod presigned;
 mod server;
 mod state;
 
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use tokio::{net::TcpListener, task::JoinHandle};
 
 pub use faults::Fault;
-pub use jobs::{Job, JobStatus, Pools};
+pub use input::PASSWORD_HASHING_ALGORITHMS;
+pub use jobs::{
+    DEFAULT_JOB_LIMIT, EXPIRED_MESSAGE, Job, JobStatus, NO_CSV_MESSAGE, Pools, STANDARD_CSV_HEADER,
+    STOPPED_MESSAGE, Timings,
+};
+pub use operations::OPERATIONS;
 use server::accept_loop;
 pub use state::ReceivedCall;
 use state::{Shared, lock};
 
-/// The demo user pool the emulator starts with, one job in every status.
+/// The demo user pool the emulator starts with: one job in every status,
+/// held there until an operation moves it (`import-created`,
+/// `import-pending`, ..., `import-expired`), the standard CSV header
+/// ([`STANDARD_CSV_HEADER`]) and room for more jobs.
 pub const DEMO_POOL: &str = "us-east-1_ImportDemo";
-/// A second demo pool, in another region.
+/// A second demo pool, in another region, alike (`import-eu-created`, ...).
 pub const DEMO_POOL_EU: &str = "eu-west-1_ImportDemo";
 
 /// A handle on a running emulator. When the last handle is dropped, it stops
@@ -73,7 +117,7 @@ impl Emulator {
     /// Starts on an ephemeral loopback port, seeded with the demo pools.
     pub async fn start() -> std::io::Result<Self> {
         let emulator = Self::start_with(Shared::default()).await?;
-        seed_demo(&mut lock(&emulator.shared.pools));
+        demo::seed(&mut lock(&emulator.shared.pools));
         Ok(emulator)
     }
 
@@ -93,6 +137,7 @@ impl Emulator {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(shared);
+        lock(&shared.pools).set_upload_origin(&format!("http://{addr}"));
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         Ok(Self {
             addr,
@@ -106,9 +151,10 @@ impl Emulator {
         format!("http://{}", self.addr)
     }
 
-    /// The demo pools and their jobs, for the start-up banner.
+    /// The pools and their jobs now, for the start-up banner.
     pub fn describe(&self) -> Vec<(String, Vec<(String, String)>)> {
-        let pools = lock(&self.shared.pools);
+        let mut pools = lock(&self.shared.pools);
+        pools.advance_all(SystemTime::now());
         pools
             .pool_ids()
             .map(|pool| {
@@ -118,51 +164,5 @@ impl Emulator {
                 (pool.to_owned(), jobs.unwrap_or_default())
             })
             .collect()
-    }
-}
-
-fn seed_demo(pools: &mut Pools) {
-    for (pool, prefix) in [(DEMO_POOL, "import-"), (DEMO_POOL_EU, "import-eu-")] {
-        for status in JobStatus::ALL {
-            let id = format!("{prefix}{}", kebab(status.as_str()));
-            pools.put_job(Job::in_status(pool, &id, status));
-        }
-    }
-}
-
-/// `InProgress` -> `in-progress`.
-fn kebab(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.char_indices() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('-');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn demo_job_ids_are_valid() {
-        let mut pools = Pools::default();
-        seed_demo(&mut pools);
-        for pool in [DEMO_POOL, DEMO_POOL_EU] {
-            let ids: Vec<_> = pools
-                .jobs(pool)
-                .unwrap()
-                .map(|j| j.job_id.clone())
-                .collect();
-            assert_eq!(ids.len(), JobStatus::ALL.len());
-            assert!(
-                ids.iter()
-                    .all(|id| cognito_constraints::JobId::parse(id).is_ok()),
-                "{ids:?}"
-            );
-        }
-        assert!(pools.job(DEMO_POOL, "import-in-progress").is_ok());
     }
 }

@@ -1,12 +1,26 @@
 //! Each operation against the emulator's state, as Cognito does it: its
-//! input checked with Cognito's own constraints and wording, its answer or
-//! its error.
+//! input read and checked (`input`), then its answer or its error.
+
+use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use cognito_constraints::{StopRequest, UserPoolId, cognito_message};
+use cognito_constraints::UserPoolId;
 
-use crate::jobs::{self, Job, JobStatus, Pools};
+use crate::{
+    input::{self, Input},
+    jobs::{Job, JobStatus, Pools, Rejection, Timings},
+};
+
+/// The operations the emulator answers, as `X-Amz-Target` names them.
+pub const OPERATIONS: [&str; 6] = [
+    "CreateUserImportJob",
+    "GetCSVHeader",
+    "StartUserImportJob",
+    "DescribeUserImportJob",
+    "ListUserImportJobs",
+    "StopUserImportJob",
+];
 
 /// An error as Cognito answers one: its type and message.
 pub(crate) struct ErrorAnswer {
@@ -14,8 +28,8 @@ pub(crate) struct ErrorAnswer {
     pub(crate) message: String,
 }
 
-impl From<jobs::Rejection> for ErrorAnswer {
-    fn from(rejection: jobs::Rejection) -> Self {
+impl From<Rejection> for ErrorAnswer {
+    fn from(rejection: Rejection) -> Self {
         Self {
             error_type: rejection.error_type,
             message: rejection.message,
@@ -23,63 +37,56 @@ impl From<jobs::Rejection> for ErrorAnswer {
     }
 }
 
-pub(crate) fn invalid(message: String) -> ErrorAnswer {
-    ErrorAnswer {
-        error_type: "InvalidParameterException",
-        message,
-    }
-}
-
-type Input = serde_json::Map<String, Value>;
-
-/// Runs one operation against the state.
+/// Runs one operation against the state. `request_id` is the answer's, for
+/// messages that name it.
 pub(crate) fn run(
     pools: &mut Pools,
     operation: &str,
     region: Option<&str>,
     input: &Input,
+    request_id: &str,
 ) -> Result<Value, ErrorAnswer> {
+    let now = SystemTime::now();
     let job_json = |job: &Job| json!({ "UserImportJob": job.to_json() });
     match operation {
-        "StopUserImportJob" => {
-            let (pool, job) = pool_and_job_ids(input, region)?;
-            Ok(job_json(pools.stop(&pool, &job)?))
-        }
-        "StartUserImportJob" => {
-            let (pool, job) = pool_and_job_ids(input, region)?;
-            Ok(job_json(pools.start(&pool, &job)?))
-        }
-        "DescribeUserImportJob" => {
-            let (pool, job) = pool_and_job_ids(input, region)?;
-            Ok(job_json(pools.job(&pool, &job)?))
-        }
         "CreateUserImportJob" => {
-            let pool = pool_id(input, region)?;
-            let name = required_string(input, "JobName")?;
-            let role = required_string(input, "CloudWatchLogsRoleArn")?;
-            Ok(job_json(pools.create(&pool, &name, &role)?))
+            let request = input::create_request(input)?;
+            let pool = in_region(&request.user_pool_id, region)?;
+            let job = pools.create_at(
+                pool,
+                request.job_name.as_str(),
+                request.cloud_watch_logs_role_arn.as_str(),
+                request.password_hashing_algorithm.as_deref(),
+                now,
+            )?;
+            Ok(job_json(job))
+        }
+        "GetCSVHeader" => {
+            let request = input::pool_request(input)?;
+            let pool = in_region(&request.user_pool_id, region)?;
+            Ok(json!({ "UserPoolId": pool, "CSVHeader": pools.csv_header(pool)? }))
+        }
+        "StartUserImportJob" | "DescribeUserImportJob" | "StopUserImportJob" => {
+            let request = input::job_request(input)?;
+            let pool = in_region(&request.user_pool_id, region)?;
+            let job_id = request.job_id.as_str();
+            let job = match operation {
+                "StartUserImportJob" => pools.start_at(pool, job_id, now)?,
+                "StopUserImportJob" => pools.stop_at(pool, job_id, now)?,
+                _ => pools.job_at(pool, job_id, now)?,
+            };
+            Ok(job_json(job))
         }
         "ListUserImportJobs" => {
-            let pool = pool_id(input, region)?;
-            let max = input
-                .get("MaxResults")
-                .and_then(Value::as_u64)
-                .filter(|n| (1..=60).contains(n));
-            let Some(max) = max else {
-                return Err(invalid("1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 60".to_owned()));
-            };
-            let skip: usize = match input.get("PaginationToken").and_then(Value::as_str) {
-                Some(token) => token
-                    .parse()
-                    .map_err(|_| invalid("Invalid pagination token.".to_owned()))?,
-                None => 0,
-            };
-            let all: Vec<Value> = pools.jobs(&pool)?.map(Job::to_json).collect();
-            let page: Vec<Value> = all.iter().skip(skip).take(max as usize).cloned().collect();
-            let mut output = json!({ "UserImportJobs": page });
-            let next = skip.saturating_add(max as usize);
-            if next < all.len() {
-                output["PaginationToken"] = json!(next.to_string());
+            let request = input::list_request(input)?;
+            let pool = in_region(&request.user_pool_id, region)?;
+            let max = usize::try_from(request.max_results.get()).unwrap_or(1);
+            let token = request.pagination_token.as_ref().map(|t| t.as_str());
+            let page = pools.list_at(pool, max, token, request_id, now)?;
+            let jobs: Vec<Value> = page.jobs.into_iter().map(Job::to_json).collect();
+            let mut output = json!({ "UserImportJobs": jobs });
+            if let Some(next) = page.next {
+                output["PaginationToken"] = json!(next);
             }
             Ok(output)
         }
@@ -95,78 +102,33 @@ pub(crate) fn run(
 }
 
 /// Benchmark mode: the pool holds just the job the call names, running, so a
-/// valid stop goes through the same path as with state, and succeeds.
+/// valid stop goes through the same path as with state, and answers the job
+/// Stopped at once.
 pub(crate) fn run_stateless(
     operation: &str,
     region: Option<&str>,
     input: &Input,
+    request_id: &str,
 ) -> Result<Value, ErrorAnswer> {
     let mut pools = Pools::default();
-    if let Ok((pool, job_id)) = pool_and_job_ids(input, region) {
-        pools.put_job(Job::in_status(&pool, &job_id, JobStatus::InProgress));
+    pools.timings = Timings::immediate();
+    if let Ok(request) = input::job_request(input) {
+        pools.put_job(Job::in_status(
+            request.user_pool_id.as_str(),
+            request.job_id.as_str(),
+            JobStatus::InProgress,
+        ));
     }
-    run(&mut pools, operation, region, input)
+    run(&mut pools, operation, region, input, request_id)
 }
 
-fn required_string(input: &Input, member: &str) -> Result<String, ErrorAnswer> {
-    input.get(member).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
-        invalid(format!("1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null", camel(member)))
-    })
-}
-
-/// The pool id, valid by Cognito's constraints and hosted in the region the
-/// call was signed for.
-fn pool_id(input: &Input, region: Option<&str>) -> Result<String, ErrorAnswer> {
-    let value = required_string(input, "UserPoolId")?;
-    let pool =
-        UserPoolId::parse(&value).map_err(|violation| invalid(cognito_message(&[violation])))?;
-    in_region(pool, region)
-}
-
-/// The pool id and job id. Once both are present, every constraint they
-/// break is reported at once, as Cognito does.
-fn pool_and_job_ids(input: &Input, region: Option<&str>) -> Result<(String, String), ErrorAnswer> {
-    let pool = required_string(input, "UserPoolId")?;
-    let job = required_string(input, "JobId")?;
-    let request = StopRequest::parse(&pool, &job)
-        .map_err(|violations| invalid(cognito_message(&violations)))?;
-    Ok((in_region(request.user_pool_id, region)?, job))
-}
-
-fn in_region(pool: UserPoolId, region: Option<&str>) -> Result<String, ErrorAnswer> {
+/// The pool id, if the pool is hosted in the region the call was signed
+/// for: elsewhere, it does not exist.
+fn in_region<'a>(pool: &'a UserPoolId, region: Option<&str>) -> Result<&'a str, Rejection> {
     if region.is_some_and(|region| region != pool.region_prefix()) {
-        return Err(jobs::Rejection {
-            error_type: "ResourceNotFoundException",
-            message: format!("User pool {pool} does not exist."),
-        }
-        .into());
+        return Err(Rejection::not_found(format!(
+            "User pool {pool} does not exist."
+        )));
     }
-    Ok(pool.as_str().to_owned())
-}
-
-/// `UserPoolId` -> `userPoolId`.
-fn camel(member: &str) -> String {
-    let mut chars = member.chars();
-    chars
-        .next()
-        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn invalid_ids_get_cognitos_wording() {
-        let input: Input =
-            serde_json::from_str(r#"{"UserPoolId":"us-east-1_X","JobId":"import_bad"}"#).unwrap();
-        let failure = pool_and_job_ids(&input, None).unwrap_err();
-        assert_eq!(failure.error_type, "InvalidParameterException");
-        assert_eq!(
-            failure.message,
-            "1 validation error detected: Value 'import_bad' at 'jobId' failed to satisfy constraint: \
-             Member must satisfy regular expression pattern: import-[0-9a-zA-Z-]+"
-        );
-    }
+    Ok(pool.as_str())
 }

@@ -1,14 +1,13 @@
 //! What a running emulator holds, shared by its handle and its connections.
 
 use std::{
-    collections::{HashMap, VecDeque},
     sync::{Mutex, MutexGuard, atomic::AtomicUsize},
     time::Duration,
 };
 
 use tokio::sync::watch;
 
-use crate::{faults::Fault, jobs::Pools};
+use crate::{faults::Faults, jobs::Pools};
 
 /// A call the emulator received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +25,7 @@ pub struct ReceivedCall {
 #[derive(Default)]
 pub(crate) struct Shared {
     pub(crate) pools: Mutex<Pools>,
-    pub(crate) faults: Mutex<VecDeque<Fault>>,
-    /// Faults for every call about one job, by job id.
-    pub(crate) job_faults: Mutex<HashMap<String, Fault>>,
+    pub(crate) faults: Mutex<Faults>,
     pub(crate) calls: Mutex<Vec<ReceivedCall>>,
     /// Calls whose caller went away before the answer was sent.
     pub(crate) abandoned: Mutex<usize>,

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use import_job_service::{
     emulator::Emulator,
-    validation::{StopRequest, cognito_message},
+    validation::{JobRequest, cognito_message},
 };
 
 /// The emulator [`emulator_request`] talks to, restarted every
@@ -285,7 +285,7 @@ pub(crate) fn check_emulator_answer(
     let pool = input.get("UserPoolId").and_then(Value::as_str);
     let job = input.get("JobId").and_then(Value::as_str);
     if ids_operation && let (Some(pool), Some(job)) = (pool, job) {
-        match StopRequest::parse(pool, job) {
+        match JobRequest::parse(pool, job) {
             Err(violations) => {
                 assert_eq!(answer.status, 400);
                 assert_eq!(
@@ -329,6 +329,9 @@ pub(crate) fn check_emulator_answer(
             | "StartUserImportJob"
             | "DescribeUserImportJob" => {
                 assert!(output.get("UserImportJob").is_some_and(Value::is_object));
+            }
+            "GetCSVHeader" => {
+                assert!(output.get("CSVHeader").is_some_and(Value::is_array));
             }
             other => panic!("{other:?} succeeded"),
         }

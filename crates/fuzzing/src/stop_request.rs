@@ -25,7 +25,7 @@ use import_job_service::{
     proto::StopUserImportJobRequest,
     reload::Reloadable,
     tls::TlsConnectionInfo,
-    validation::{MAX_ID_LEN, StopRequest, cognito_message},
+    validation::{JobRequest, MAX_ID_LEN, cognito_message},
 };
 
 /// The method [`stop_request`] calls.
@@ -48,6 +48,18 @@ pub const README_POLICY: &str = r#"{
       "request": {
         "paths": ["/importjob.v1.ImportJobService/StopUserImportJob"],
         "user_pools": ["us-east-1_ImportDemo"]
+      }
+    },
+    {
+      "name": "dashboards-read-jobs",
+      "source": { "principals": ["spiffe://demo.test/dashboards"] },
+      "request": {
+        "paths": [
+          "/importjob.v1.ImportJobService/DescribeUserImportJob",
+          "/importjob.v1.ImportJobService/ListUserImportJobs",
+          "/importjob.v1.ImportJobService/GetCsvHeader"
+        ],
+        "user_pools": ["us-east-1_*", "eu-west-1_*"]
       }
     },
     {
@@ -196,7 +208,7 @@ pub(crate) fn check_message(message: &StopUserImportJobRequest) {
     assert_eq!(&again, message, "prost round trip");
 
     let (pool, job) = (message.user_pool_id.as_str(), message.job_id.as_str());
-    match StopRequest::parse(pool, job) {
+    match JobRequest::parse(pool, job) {
         Ok(request) => {
             assert_eq!(request.user_pool_id.as_str(), pool);
             assert_eq!(request.job_id.as_str(), job);

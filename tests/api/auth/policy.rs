@@ -2,6 +2,7 @@
 //! judges; one audit event per decision.
 
 use super::*;
+use crate::operations::{Method, Sent};
 
 #[tokio::test]
 async fn a_body_of_several_messages_is_refused_before_the_policy() {
@@ -174,4 +175,61 @@ async fn every_decision_leaves_one_audit_event() {
         .find(|l| l["fields"]["message"] == "call finished")
         .unwrap();
     assert_eq!(call["span"]["caller"], "mtls:spiffe://corp.test/billing");
+}
+
+/// Each method is its own path in the policy, and `user_pools` scopes every
+/// one: a reader may describe, list and read the CSV header of its pools and
+/// nothing else; an operator may call every method; a caller denied is
+/// denied before Cognito is called.
+#[tokio::test]
+async fn each_method_is_authorized_on_its_own_for_each_pool() {
+    const READ_ONLY: &str = r#"{
+      "name": "readers-and-operators",
+      "allow_rules": [
+        {
+          "name": "dashboards-read-billing",
+          "source": { "principals": ["spiffe://corp.test/dashboards"] },
+          "request": {
+            "paths": [
+              "/importjob.v1.ImportJobService/DescribeUserImportJob",
+              "/importjob.v1.ImportJobService/ListUserImportJobs",
+              "/importjob.v1.ImportJobService/GetCsvHeader"
+            ],
+            "user_pools": ["us-east-1_Billing*"]
+          }
+        },
+        {
+          "name": "operators",
+          "source": { "principals": ["ops.corp.test"] },
+          "request": { "paths": ["/importjob.v1.ImportJobService/*"] }
+        }
+      ]
+    }"#;
+    let secured = Secured::start(READ_ONLY).await;
+    let reader = As::cert(secured.pki.client(&["spiffe://corp.test/dashboards"], None));
+    let operator = As::cert(secured.pki.client(&["ops.corp.test"], None));
+    for method in Method::ALL {
+        for pool in [BILLING_POOL, DEMO_POOL] {
+            for (who, caller) in [("reader", &reader), ("operator", &operator)] {
+                let calls_before = secured.app.emulator.calls().len();
+                let job = method.job_for(&secured.app, pool);
+                let mut client = ImportJobServiceClient::new(secured.channel(caller).await);
+                let result = method.send(&mut client, pool, &job, &Sent::default()).await;
+                let allowed = who == "operator" || (!method.changes_job() && pool == BILLING_POOL);
+                let context = format!("{who} {method:?} in {pool}");
+                match result {
+                    Ok(_) => assert!(allowed, "{context} was allowed"),
+                    Err(status) => {
+                        assert!(!allowed, "{context}: {status:?}");
+                        assert_refused(&status, Code::PermissionDenied, "CALLER_NOT_ALLOWED");
+                        assert_eq!(
+                            secured.app.emulator.calls().len(),
+                            calls_before,
+                            "{context}: Cognito was not called"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -33,7 +33,7 @@ use hyper_util::{
 };
 use import_job_service::{
     cognito::MAX_RESPONSE_BYTES,
-    emulator::{DEMO_POOL, Fault, Job, JobStatus},
+    emulator::{DEMO_POOL, Fault, Job, JobStatus, Timings},
     proto::{
         StopUserImportJobResponse, UserImportJobStatus,
         import_job_service_client::ImportJobServiceClient,
@@ -70,6 +70,9 @@ type Answer = Result<Response<StopUserImportJobResponse>, Status>;
 impl Probe {
     async fn start(args: &[&str]) -> Self {
         let app = spawn_app_with(args).await;
+        // A stop answers the job Stopped, not Stopping: what is checked here
+        // is the transport, not the job's statuses.
+        app.emulator.set_timings(Timings::immediate());
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let http2 = Client::builder(TokioExecutor::new())
