@@ -67,6 +67,30 @@ impl Connection {
     }
 }
 
+/// A call of an operation that names one job and answers it (the method's
+/// name is the SDK's): the same for each but for the SDK's builder type.
+macro_rules! job_operation {
+    ($(#[$doc:meta])* $operation:ident) => {
+        $(#[$doc])*
+        pub async fn $operation(
+            &self,
+            region: String,
+            request: &JobRequest,
+        ) -> Result<Answered<UserImportJob>, CognitoError> {
+            let output = self
+                .client_for(region)
+                .$operation()
+                .user_pool_id(request.user_pool_id.as_str())
+                .job_id(request.job_id.as_str())
+                .send()
+                .await
+                .map_err(|err| classify(&err))?;
+            let request_id = output.request_id().map(str::to_owned);
+            Ok(job_answer(request_id, output.user_import_job))
+        }
+    };
+}
+
 /// Cognito, reached through the AWS SDK in the region of each user pool.
 #[derive(Clone)]
 pub struct Cognito {
@@ -253,39 +277,15 @@ impl Cognito {
         })
     }
 
-    pub async fn start_user_import_job(
-        &self,
-        region: String,
-        request: &JobRequest,
-    ) -> Result<Answered<UserImportJob>, CognitoError> {
-        let output = self
-            .client_for(region)
-            .start_user_import_job()
-            .user_pool_id(request.user_pool_id.as_str())
-            .job_id(request.job_id.as_str())
-            .send()
-            .await
-            .map_err(|err| classify(&err))?;
-        let request_id = output.request_id().map(str::to_owned);
-        Ok(job_answer(request_id, output.user_import_job))
-    }
-
-    pub async fn describe_user_import_job(
-        &self,
-        region: String,
-        request: &JobRequest,
-    ) -> Result<Answered<UserImportJob>, CognitoError> {
-        let output = self
-            .client_for(region)
-            .describe_user_import_job()
-            .user_pool_id(request.user_pool_id.as_str())
-            .job_id(request.job_id.as_str())
-            .send()
-            .await
-            .map_err(|err| classify(&err))?;
-        let request_id = output.request_id().map(str::to_owned);
-        Ok(job_answer(request_id, output.user_import_job))
-    }
+    job_operation!(
+        /// Starts a created job.
+        start_user_import_job
+    );
+    job_operation!(describe_user_import_job);
+    job_operation!(
+        /// Stops a running job.
+        stop_user_import_job
+    );
 
     /// One page of the pool's import jobs.
     pub async fn list_user_import_jobs(
@@ -319,23 +319,6 @@ impl Cognito {
                 pagination_token: output.pagination_token.unwrap_or_default(),
             },
         })
-    }
-
-    pub async fn stop_user_import_job(
-        &self,
-        region: String,
-        request: &JobRequest,
-    ) -> Result<Answered<UserImportJob>, CognitoError> {
-        let output = self
-            .client_for(region)
-            .stop_user_import_job()
-            .user_pool_id(request.user_pool_id.as_str())
-            .job_id(request.job_id.as_str())
-            .send()
-            .await
-            .map_err(|err| classify(&err))?;
-        let request_id = output.request_id().map(str::to_owned);
-        Ok(job_answer(request_id, output.user_import_job))
     }
 
     /// The region a call for `pool` goes to: the override, else the region

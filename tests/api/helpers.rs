@@ -15,8 +15,8 @@ use import_job_service::{
     configuration::Settings,
     emulator::{Emulator, Fault, Job, JobStatus},
     proto::{
-        StopUserImportJobRequest, StopUserImportJobResponse,
-        import_job_service_client::ImportJobServiceClient,
+        DescribeUserImportJobRequest, StopUserImportJobRequest, StopUserImportJobResponse,
+        UserImportJob, import_job_service_client::ImportJobServiceClient,
     },
     startup::Application,
     telemetry,
@@ -209,6 +209,21 @@ impl TestApp {
             .clone()
             .stop_user_import_job(request(user_pool_id, job_id))
             .await
+    }
+
+    /// The job as the service describes it; the call must succeed.
+    pub async fn describe_job(&self, user_pool_id: &str, job_id: &str) -> UserImportJob {
+        self.client
+            .clone()
+            .describe_user_import_job(DescribeUserImportJobRequest {
+                user_pool_id: user_pool_id.to_owned(),
+                job_id: job_id.to_owned(),
+            })
+            .await
+            .expect("the job is described")
+            .into_inner()
+            .user_import_job
+            .expect("the answer holds the job")
     }
 
     /// Stops a job sending `grpc-timeout` (see [`TestApp::server_deadline_client`]).

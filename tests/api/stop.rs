@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use import_job_service::{
     cognito::Connection,
     emulator::{DEMO_POOL, DEMO_POOL_EU, Emulator, Fault, JobStatus, Timings},
-    proto::{DescribeUserImportJobRequest, UserImportJob, UserImportJobStatus},
+    proto::{UserImportJob, UserImportJobStatus},
 };
 use tonic::Code;
 
@@ -95,18 +95,7 @@ async fn a_stopped_job_is_stopping_then_stopped() {
     assert_eq!(stopping.completion_date, None);
 
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let described = app
-        .client
-        .clone()
-        .describe_user_import_job(DescribeUserImportJobRequest {
-            user_pool_id: DEMO_POOL.to_owned(),
-            job_id: job.job_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .user_import_job
-        .unwrap();
+    let described = app.describe_job(DEMO_POOL, &job.job_id).await;
     assert_eq!(described.status(), UserImportJobStatus::Stopped);
     assert!(described.completion_date.is_some());
     assert_eq!(

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use import_job_service::{
     emulator::{DEMO_POOL, DEMO_POOL_EU, JobStatus},
     proto::{
-        CreateUserImportJobRequest, DescribeUserImportJobRequest, GetCsvHeaderRequest,
-        ListUserImportJobsRequest, StartUserImportJobRequest, UserImportJob, UserImportJobStatus,
+        CreateUserImportJobRequest, GetCsvHeaderRequest, ListUserImportJobsRequest,
+        StartUserImportJobRequest, UserImportJob, UserImportJobStatus,
     },
 };
 
@@ -131,7 +131,7 @@ async fn a_started_job_is_pending_then_described_as_cognito_holds_it() {
     assert_eq!(started.status(), UserImportJobStatus::Pending);
     assert!(started.start_date.is_some());
 
-    let described = describe(&app, &job.job_id).await;
+    let described = app.describe_job(DEMO_POOL, &job.job_id).await;
     let held = app.emulator.job(DEMO_POOL, &job.job_id).unwrap();
     assert_eq!(described.job_id, held.job_id);
     assert_eq!(described.job_name, held.job_name);
@@ -189,20 +189,6 @@ async fn list_all(app: &crate::helpers::TestApp, max_results: i32) -> Vec<UserIm
         );
         token = page.pagination_token;
     }
-}
-
-async fn describe(app: &crate::helpers::TestApp, job_id: &str) -> UserImportJob {
-    app.client
-        .clone()
-        .describe_user_import_job(DescribeUserImportJobRequest {
-            user_pool_id: DEMO_POOL.to_owned(),
-            job_id: job_id.to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .user_import_job
-        .unwrap()
 }
 
 /// Cognito's `InProgress` as the proto's `IN_PROGRESS`.
