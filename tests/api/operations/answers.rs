@@ -12,7 +12,7 @@ use import_job_service::{
 };
 
 use super::{Method, ROLE_ARN};
-use crate::helpers::{request_id_of, spawn_app};
+use crate::helpers::{LOGS, request_id_of, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn every_method_reaches_its_own_cognito_operation_and_answers_its_request_id() {
@@ -201,4 +201,52 @@ fn snake_upper(status: &str) -> String {
         out.push(c.to_ascii_uppercase());
     }
     out
+}
+
+/// Every method's call is one log line with the same fields (the created
+/// job's id for a create), one audit event, and the metrics of its Cognito
+/// operation and quota.
+#[tokio::test]
+async fn every_method_is_logged_audited_and_counted_alike() {
+    let app = spawn_app_with(&["--metrics-listen", "127.0.0.1:0"]).await;
+    for method in Method::ALL {
+        let response = app.call(method).await.unwrap();
+        let request_id = request_id_of(response.metadata()).unwrap();
+        let lines = LOGS.lines_with(&request_id);
+        let calls: Vec<_> = lines
+            .iter()
+            .filter(|line| line["fields"]["message"] == "call finished")
+            .collect();
+        assert_eq!(calls.len(), 1, "{method:?}: {lines:?}");
+        let span = &calls[0]["span"];
+        assert_eq!(span["method"], method.path(), "{method:?}");
+        assert_eq!(span["user_pool_id"], DEMO_POOL, "{method:?}");
+        assert_eq!(span["aws_region"], "us-east-1", "{method:?}");
+        assert_eq!(calls[0]["fields"]["code"], "OK", "{method:?}");
+        let names_a_job = method.names_job() || method == Method::Create;
+        assert_eq!(
+            span["job_id"].is_string(),
+            names_a_job,
+            "{method:?}: {span}"
+        );
+    }
+    let (_, metrics) = crate::metrics::get(app.metrics_addr.unwrap(), "/metrics").await;
+    for method in Method::ALL {
+        let quota = if method.changes_job() {
+            "write"
+        } else {
+            "read"
+        };
+        for line in [
+            format!(
+                r#"cognito_calls_total{{operation="{}",region="us-east-1",outcome="OK"}} 1"#,
+                method.operation()
+            ),
+            format!(
+                r#"cognito_rate_limit_turns_total{{region="us-east-1",quota="{quota}",outcome="granted"}}"#
+            ),
+        ] {
+            assert!(metrics.contains(&line), "{line} in\n{metrics}");
+        }
+    }
 }

@@ -58,6 +58,15 @@ impl Method {
         Method::Stop,
     ];
 
+    /// The method's gRPC path.
+    pub fn path(self) -> String {
+        let rpc = match self {
+            Method::GetCsvHeader => "GetCsvHeader",
+            other => other.operation(),
+        };
+        format!("/importjob.v1.ImportJobService/{rpc}")
+    }
+
     /// The Cognito operation the method forwards to.
     pub fn operation(self) -> &'static str {
         match self {
