@@ -1,9 +1,11 @@
-//! The command line: the AWS CLI's for `cognito-idp stop-user-import-job`,
-//! plus how to reach and authenticate to the service.
+//! The command line: the AWS CLI's for the `cognito-idp` commands of
+//! [`OPERATIONS`], plus how to reach and authenticate to the service.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::model::{Kind, OPERATIONS, Operation};
 
 /// Calls import-job-service the way `aws cognito-idp` calls Cognito: same
 /// command, flags, input files, output and exit codes, so a script moves over
@@ -19,14 +21,7 @@ pub struct Cli {
     #[command(flatten)]
     pub global: Global,
     #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Stops a user import job: the service's StopUserImportJob, which is
-    /// Cognito's.
-    StopUserImportJob(StopUserImportJob),
+    pub command: Invocation,
 }
 
 /// Options every command takes, before or after the command's name.
@@ -121,32 +116,109 @@ pub struct Global {
 /// The longest timeout a flag may ask for: a day.
 const MAX_TIMEOUT_S: u64 = 24 * 3600;
 
-/// `stop-user-import-job`'s own parameters.
-#[derive(Debug, Args)]
-pub struct StopUserImportJob {
-    /// The ID of the user pool that you want to stop.
-    #[arg(long)]
-    pub user_pool_id: Option<String>,
-
-    /// The ID of a running user import job.
-    #[arg(long)]
-    pub job_id: Option<String>,
-
-    /// The parameters as JSON, inline or `file://path`; flags given too
-    /// override its values.
-    #[arg(long, value_name = "JSON", conflicts_with = "cli_input_yaml")]
+/// A command of [`OPERATIONS`] and what its own flags were given. The
+/// commands are built from the table, each with a flag per input member, so
+/// that a new operation needs no code here.
+#[derive(Debug)]
+pub struct Invocation {
+    pub operation: &'static Operation,
+    /// Each input member's flag as given, in the model's order; a number too
+    /// is kept as typed, for `input` to read as the AWS CLI does.
+    pub flags: Vec<Option<String>>,
     pub cli_input_json: Option<String>,
-
-    /// The parameters as YAML, inline or `file://path`; flags given too
-    /// override its values.
-    #[arg(long, value_name = "YAML")]
     pub cli_input_yaml: Option<String>,
-
-    /// Prints a skeleton and calls nothing: `input` (the default) and
-    /// `yaml-input` for --cli-input-json and --cli-input-yaml, `output` for
-    /// the response (after checking the other parameters).
-    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "input")]
     pub generate_cli_skeleton: Option<Skeleton>,
+}
+
+const CLI_INPUT_JSON: &str = "cli_input_json";
+const CLI_INPUT_YAML: &str = "cli_input_yaml";
+const GENERATE_CLI_SKELETON: &str = "generate_cli_skeleton";
+
+fn command(operation: &'static Operation) -> clap::Command {
+    let members = operation.input.iter().map(|member| {
+        let flag = &member.flag[2..];
+        let arg = Arg::new(member.name)
+            .long(flag)
+            .value_name(flag.replace('-', "_").to_uppercase())
+            .help(member.doc);
+        match member.kind {
+            // As argparse reads it: `--max-results -3` is a value.
+            Kind::Integer { .. } => arg.allow_negative_numbers(true),
+            Kind::String { .. } | Kind::Enum(_) => arg,
+        }
+    });
+    clap::Command::new(operation.command)
+        .about(operation.about)
+        .args(members)
+        .arg(
+            Arg::new(CLI_INPUT_JSON)
+                .long("cli-input-json")
+                .value_name("JSON")
+                .conflicts_with(CLI_INPUT_YAML)
+                .help(
+                    "The parameters as JSON, inline or `file://path`; flags given too override \
+                     its values.",
+                ),
+        )
+        .arg(
+            Arg::new(CLI_INPUT_YAML)
+                .long("cli-input-yaml")
+                .value_name("YAML")
+                .help(
+                    "The parameters as YAML, inline or `file://path`; flags given too override \
+                     its values.",
+                ),
+        )
+        .arg(
+            Arg::new(GENERATE_CLI_SKELETON)
+                .long("generate-cli-skeleton")
+                .value_parser(clap::value_parser!(Skeleton))
+                .num_args(0..=1)
+                .default_missing_value("input")
+                .help(
+                    "Prints a skeleton and calls nothing: `input` (the default) and \
+                     `yaml-input` for --cli-input-json and --cli-input-yaml, `output` for the \
+                     response (after checking the other parameters).",
+                ),
+        )
+}
+
+impl Subcommand for Invocation {
+    fn augment_subcommands(cli: clap::Command) -> clap::Command {
+        cli.subcommands(OPERATIONS.iter().map(command))
+    }
+
+    fn augment_subcommands_for_update(cli: clap::Command) -> clap::Command {
+        Self::augment_subcommands(cli)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        OPERATIONS.iter().any(|operation| operation.command == name)
+    }
+}
+
+impl FromArgMatches for Invocation {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let missing = || clap::Error::new(clap::error::ErrorKind::MissingSubcommand);
+        let (name, matches) = matches.subcommand().ok_or_else(missing)?;
+        let operation = OPERATIONS
+            .iter()
+            .find(|operation| operation.command == name)
+            .ok_or_else(missing)?;
+        let text = |id: &str| matches.get_one::<String>(id).cloned();
+        Ok(Self {
+            operation,
+            flags: operation.input.iter().map(|m| text(m.name)).collect(),
+            cli_input_json: text(CLI_INPUT_JSON),
+            cli_input_yaml: text(CLI_INPUT_YAML),
+            generate_cli_skeleton: matches.get_one::<Skeleton>(GENERATE_CLI_SKELETON).copied(),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,11 +15,10 @@ use tonic_types::StatusExt;
 
 use crate::{
     api::{
-        AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY, SERVICE_DOMAIN, StopUserImportJobRequest,
-        UserImportJob, import_job_service_client::ImportJobServiceClient,
+        AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY, SERVICE_DOMAIN,
+        import_job_service_client::ImportJobServiceClient,
     },
     args::Global,
-    input::Request,
 };
 
 /// Environment variable that may hold the bearer token itself.
@@ -36,35 +35,49 @@ pub enum CommandError {
     Transport(String),
 }
 
-/// Stops the job through the service at `endpoint`.
-pub async fn stop_user_import_job(
+/// What every call to the service carries (the bearer token, the deadline),
+/// and how a failed one reads.
+pub struct Calls {
+    endpoint: Uri,
+    token: Option<MetadataValue<tonic::metadata::Ascii>>,
+    read_timeout: Option<Duration>,
+}
+
+/// Connects to the service at `endpoint`.
+pub async fn connect(
     global: &Global,
     endpoint: &Uri,
-    request: Request,
-) -> Result<UserImportJob, CommandError> {
+) -> Result<(ImportJobServiceClient<Channel>, Calls), CommandError> {
     let token = bearer_token(global, endpoint)?;
     let channel = channel(global, endpoint)?
         .connect()
         .await
         .map_err(|error| unreachable(endpoint, &error))?;
-    let mut call = tonic::Request::new(StopUserImportJobRequest {
-        user_pool_id: request.user_pool_id,
-        job_id: request.job_id,
-    });
-    if let Some(token) = token {
-        call.metadata_mut().insert("authorization", token);
+    let calls = Calls {
+        endpoint: endpoint.clone(),
+        token,
+        read_timeout: (global.cli_read_timeout > 0)
+            .then(|| Duration::from_secs(global.cli_read_timeout)),
+    };
+    Ok((ImportJobServiceClient::new(channel), calls))
+}
+
+impl Calls {
+    /// `message` as a call: with the bearer token, within the read timeout.
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut call = tonic::Request::new(message);
+        if let Some(token) = &self.token {
+            call.metadata_mut().insert("authorization", token.clone());
+        }
+        if let Some(timeout) = self.read_timeout {
+            call.set_timeout(timeout);
+        }
+        call
     }
-    if global.cli_read_timeout > 0 {
-        call.set_timeout(Duration::from_secs(global.cli_read_timeout));
-    }
-    match ImportJobServiceClient::new(channel)
-        .stop_user_import_job(call)
-        .await
-    {
-        Ok(response) => response.into_inner().user_import_job.ok_or_else(|| {
-            CommandError::Transport("the service answered without a job".to_owned())
-        }),
-        Err(status) => Err(failure(endpoint, &status)),
+
+    /// What a failed call means to the person who ran the command.
+    pub fn failure(&self, status: &Status) -> CommandError {
+        failure(&self.endpoint, status)
     }
 }
 

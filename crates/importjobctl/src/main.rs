@@ -1,32 +1,42 @@
 //! # importjobctl
 //!
-//! `aws cognito-idp stop-user-import-job`, through import-job-service: the
-//! same command, flags, input documents, output and error lines, so a script
-//! moves over by changing one word, and no AWS credentials on the caller's
-//! side.
+//! `aws cognito-idp`'s user import job commands, through import-job-service:
+//! the same commands, flags, input documents, output and error lines, so a
+//! script moves over by changing one word, and no AWS credentials on the
+//! caller's side.
 //!
-//! [`args`] is the command line, [`input`] the request it describes,
-//! [`call`] the trip to the service, and [`output`] (with [`table`]) what is
-//! printed.
+//! [`model`] is the table of commands the rest is generic over; [`args`] the
+//! command line, [`input`] the request it describes, [`skeleton`] what
+//! `--generate-cli-skeleton` prints, [`rpc`] (over [`call`]) the trip to the
+//! service, [`response`] its answer in Cognito's shape, and [`query`] and
+//! [`output`] (with [`table`]) what is printed.
 
 mod api;
 mod args;
 mod call;
 mod east_asian_width;
 mod input;
+mod model;
 mod output;
+mod python;
+mod query;
+mod response;
+mod rpc;
 mod scalar;
+mod skeleton;
 mod table;
+mod yaml;
 
 use std::{io::Write, process::ExitCode};
 
 use clap::Parser;
 
 use crate::{
-    args::{Cli, Command, Skeleton},
+    args::{Cli, Skeleton},
     call::CommandError,
-    input::{InvalidInput, Request},
-    output::Query,
+    input::{FlagError, Flags, InvalidInput},
+    model::Operation,
+    query::Query,
 };
 
 /// Exit codes, as AWS CLI version 2 documents them.
@@ -37,8 +47,6 @@ mod exit {
     pub const OTHER: u8 = 255;
     pub const INTERRUPTED: u8 = 130;
 }
-
-const OPERATION: &str = "StopUserImportJob";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -63,7 +71,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
-    let Command::StopUserImportJob(args) = &cli.command;
+    let invocation = &cli.command;
+    let operation = invocation.operation;
     let global = &cli.global;
     let endpoint = match args::parse_endpoint(&global.endpoint) {
         Ok(endpoint) => endpoint,
@@ -73,34 +82,49 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(query) => query,
         Err(error) => return invalid_input(&error),
     };
-    let skeleton = match args.generate_cli_skeleton {
-        Some(Skeleton::Input) => return print(&input::json_input_skeleton()),
-        Some(Skeleton::YamlInput) => return print(&input::yaml_input_skeleton()),
+    // The AWS CLI's order: argparse, the flags unpacked, the input
+    // skeletons, the input document, botocore's checks.
+    let flags = match Flags::unpack(invocation) {
+        Ok(flags) => flags,
+        Err(FlagError::Missing(error)) => return invalid_input(&error),
+        Err(FlagError::NotANumber(message)) => {
+            complain(&message);
+            return ExitCode::from(exit::OTHER);
+        }
+    };
+    let skeleton = match invocation.generate_cli_skeleton {
+        Some(Skeleton::Input) => return print(&skeleton::json_input(operation)),
+        Some(Skeleton::YamlInput) => return print(&skeleton::yaml_input(operation)),
         Some(Skeleton::Output) => true,
         None => false,
     };
-    let request = match Request::from_args(args) {
-        Ok(request) => request,
+    let parameters = match flags.with_document(invocation) {
+        Ok(parameters) => parameters,
         Err(error) => return invalid_input(&error),
     };
     let response = if skeleton {
-        output::output_skeleton(global.output)
+        skeleton::output(operation, global.output)
     } else {
-        match call::stop_user_import_job(global, &endpoint, request).await {
-            Ok(job) => output::job_response(&job, global.cli_timestamp_format),
-            Err(failure) => return failed(failure),
+        match rpc::call(operation, &parameters, global, &endpoint).await {
+            Ok(response) => response,
+            Err(failure) => return failed(operation, failure),
         }
     };
-    // The command line was valid, and the job may be stopped by now: a query
-    // that fails on the answer is not the caller's typo (255, not 252).
+    // The command line was valid, and the job may be changed by now: a
+    // query that fails on the answer is not the caller's typo (255, not 252).
     let response = match &query {
-        Some(query) => match query.search(&response) {
+        Some(query) => match query.search(&response, &operation.output.member_names()) {
             Ok(result) => result,
-            Err(error) => return failed(CommandError::Transport(format!("--query: {error}"))),
+            Err(error) => {
+                return failed(
+                    operation,
+                    CommandError::Transport(format!("--query: {error}")),
+                );
+            }
         },
         None => response,
     };
-    print(&output::render(&response, global.output, OPERATION))
+    print(&output::render(&response, global.output, operation.name))
 }
 
 fn print(text: &str) -> ExitCode {
@@ -131,10 +155,13 @@ fn invalid_input(error: &InvalidInput) -> ExitCode {
 }
 
 /// Prints the failure as the AWS CLI does.
-fn failed(failure: CommandError) -> ExitCode {
+fn failed(operation: &Operation, failure: CommandError) -> ExitCode {
     let (line, code) = match failure {
         CommandError::Service { code, message } => (
-            format!("An error occurred ({code}) when calling the {OPERATION} operation: {message}"),
+            format!(
+                "An error occurred ({code}) when calling the {} operation: {message}",
+                operation.name
+            ),
             exit::SERVICE_ERROR,
         ),
         CommandError::Configuration(message) => (message, exit::INVALID_CONFIGURATION),

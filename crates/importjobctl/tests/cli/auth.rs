@@ -1,7 +1,7 @@
 //! importjobctl with credentials: a client certificate, a token from a file
 //! or the environment, and the TLS settings that go wrong.
 
-use import_job_service::emulator::{DEMO_POOL, Job, JobStatus};
+use import_job_service::emulator::{DEMO_POOL, Job, JobStatus, Timings};
 use jsonwebtoken::Algorithm;
 
 use crate::{
@@ -45,6 +45,7 @@ impl Secured {
         flags.extend(files.token_service(POLICY, &[&signer]));
         let args: Vec<&str> = flags.iter().map(String::as_str).collect();
         let app = spawn_app_with(&args).await;
+        app.emulator.set_timings(Timings::immediate());
         for pool in [BILLING_POOL, DEMO_POOL] {
             for id in ["import-target", "import-second"] {
                 app.emulator

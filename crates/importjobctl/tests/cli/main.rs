@@ -1,6 +1,7 @@
 //! importjobctl's tests: the built command against the real service on its
 //! embedded Cognito emulator, over a real socket, and against the AWS CLI
-//! pointed at the same emulator. The service's own test helpers and
+//! pointed at the same emulator, for every command (`offline` for what
+//! neither calls anything for). The service's own test helpers and
 //! credentials are shared with its API tests.
 
 // Each shared file serves more tests than these.
@@ -13,3 +14,8 @@ mod helpers;
 
 mod auth;
 mod aws_cli;
+mod both;
+mod offline;
+mod reads;
+mod service_errors;
+mod writes;
