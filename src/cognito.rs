@@ -9,6 +9,7 @@
 use std::{
     collections::{HashMap, HashSet},
     error::Error as StdError,
+    marker::PhantomData,
     sync::{Arc, RwLock},
 };
 
@@ -18,7 +19,7 @@ use aws_sdk_cognitoidentityprovider::{
     Client,
     config::Region,
     error::{ProvideErrorMetadata, SdkError},
-    operation::RequestId,
+    operation::{RequestId, create_user_import_job::CreateUserImportJobError},
     types::{PasswordHashingAlgorithmType, UserImportJobStatusType, UserImportJobType},
 };
 use aws_smithy_runtime_api::{client::result::DispatchFailure, http::Response as HttpResponse};
@@ -29,7 +30,9 @@ mod interceptors;
 
 use chain::cause;
 pub use interceptors::MAX_RESPONSE_BYTES;
-use interceptors::{CapResponseSize, CountRetries, NoRetryAfterTooLarge, ResponseTooLarge};
+use interceptors::{
+    CapResponseSize, CountRetries, NoRetryAfterTooLarge, ResponseTooLarge, RetryOnlyThrottled,
+};
 
 use crate::{
     configuration::AwsSettings,
@@ -86,7 +89,7 @@ macro_rules! job_operation {
                 .await
                 .map_err(|err| classify(&err))?;
             let request_id = output.request_id().map(str::to_owned);
-            Ok(job_answer(request_id, output.user_import_job))
+            job_answer(request_id, output.user_import_job)
         }
     };
 }
@@ -230,7 +233,8 @@ impl Cognito {
     }
 
     /// Creates an import job in `region` (see [`Cognito::region_for`]).
-    /// Dropping any of these calls' futures abandons the AWS request.
+    /// Dropping any of these calls' futures abandons the AWS request. A
+    /// create is retried only when throttled: it is not idempotent.
     pub async fn create_user_import_job(
         &self,
         region: String,
@@ -248,11 +252,20 @@ impl Cognito {
                     .as_deref()
                     .map(PasswordHashingAlgorithmType::from),
             )
+            .customize()
+            .config_override(
+                aws_sdk_cognitoidentityprovider::Config::builder().retry_classifier(
+                    RetryOnlyThrottled::<CreateUserImportJobError> {
+                        throttled: |code| service_failure(code) == ServiceFailure::Throttled,
+                        error: PhantomData,
+                    },
+                ),
+            )
             .send()
             .await
             .map_err(|err| classify(&err))?;
         let request_id = output.request_id().map(str::to_owned);
-        Ok(job_answer(request_id, output.user_import_job))
+        job_answer(request_id, output.user_import_job)
     }
 
     /// The header row of the pool's import CSV.
@@ -367,15 +380,25 @@ impl Cognito {
     }
 }
 
-/// The job an answer describes. Cognito always describes one; if it ever
-/// does not, the caller gets an empty job rather than no message.
+/// The job an answer describes. Cognito always describes one; an answer
+/// without it is not one the service can pass on (a create would seem to
+/// have made a job with no id), so it is unparseable.
 fn job_answer(
     request_id: Option<String>,
     job: Option<UserImportJobType>,
-) -> Answered<UserImportJob> {
-    Answered {
-        request_id,
-        answer: job.map(user_import_job).unwrap_or_default(),
+) -> Result<Answered<UserImportJob>, CognitoError> {
+    match job {
+        Some(job) => Ok(Answered {
+            request_id,
+            answer: user_import_job(job),
+        }),
+        None => Err(CognitoError {
+            failure: Failure::UnparseableResponse,
+            aws_error_code: None,
+            message: None,
+            request_id,
+            detail: "Cognito's answer holds no UserImportJob".to_owned(),
+        }),
     }
 }
 

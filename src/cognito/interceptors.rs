@@ -1,8 +1,8 @@
 //! What the service adds to the SDK's request pipeline: a count of its
-//! retries, and a cap on the size of Cognito's answers that no retry
-//! undoes.
+//! retries, a cap on the size of Cognito's answers that no retry undoes,
+//! and no retry of a call that is not idempotent but for throttling.
 
-use std::{error::Error as StdError, fmt, sync::Arc};
+use std::{error::Error as StdError, fmt, marker::PhantomData, sync::Arc};
 
 use aws_smithy_runtime_api::{
     box_error::BoxError,
@@ -21,7 +21,9 @@ use aws_smithy_runtime_api::{
         runtime_components::RuntimeComponents,
     },
 };
-use aws_smithy_types::{body::SdkBody, config_bag::ConfigBag};
+use aws_smithy_types::{
+    body::SdkBody, config_bag::ConfigBag, error::metadata::ProvideErrorMetadata,
+};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::chain::cause;
@@ -140,5 +142,44 @@ impl ClassifyRetry for NoRetryAfterTooLarge {
 
     fn name(&self) -> &'static str {
         "NoRetryAfterTooLarge"
+    }
+}
+
+/// A call that is not idempotent (CreateUserImportJob) is tried again only
+/// when Cognito throttled it, which it does before doing anything. Any other
+/// failure (a 5xx, a timeout, a connection lost) may have come after Cognito
+/// acted, and a second attempt would create a second job.
+pub(super) struct RetryOnlyThrottled<E> {
+    /// Whether an AWS error code is a throttling one.
+    pub(super) throttled: fn(Option<&str>) -> bool,
+    pub(super) error: PhantomData<fn() -> E>,
+}
+
+impl<E> fmt::Debug for RetryOnlyThrottled<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RetryOnlyThrottled")
+    }
+}
+
+impl<E> ClassifyRetry for RetryOnlyThrottled<E>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    fn classify_retry(&self, context: &InterceptorContext) -> RetryAction {
+        let Some(Err(error)) = context.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let code = error
+            .as_operation_error()
+            .and_then(|error| error.downcast_ref::<E>())
+            .and_then(ProvideErrorMetadata::code);
+        match (self.throttled)(code) {
+            true => RetryAction::NoActionIndicated,
+            false => RetryAction::RetryForbidden,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "RetryOnlyThrottled"
     }
 }

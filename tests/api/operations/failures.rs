@@ -255,15 +255,14 @@ async fn reads_and_writes_take_turns_from_separate_buckets() {
 
 #[tokio::test]
 async fn the_pre_signed_url_is_answered_and_never_logged() {
-    // The tests' logs are captured at every level, trace included.
-    let app = spawn_app().await;
+    // The tests' logs, audit events included, are captured at every level,
+    // trace included.
+    let app = spawn_app_with(&["--metrics-listen", "127.0.0.1:0"]).await;
     let mut urls = Vec::new();
-    for method in [
-        Method::Create,
-        Method::Start,
-        Method::Describe,
-        Method::List,
-    ] {
+    for method in Method::ALL
+        .into_iter()
+        .filter(|m| *m != Method::GetCsvHeader)
+    {
         let answer = app.call(method).await.unwrap().into_inner();
         let url = answer
             .split("pre_signed_url: \"")
@@ -274,7 +273,12 @@ async fn the_pre_signed_url_is_answered_and_never_logged() {
         assert!(url.contains("X-Amz-Signature="), "{method:?}: {url}");
         urls.push(url);
     }
+    // Nor when the answer holding it fails to arrive whole.
+    app.inject(Fault::TruncatedBody, 1);
+    app.call(Method::Describe).await.unwrap_err();
+
     let logs = LOGS.text();
+    let (_, metrics) = crate::metrics::get(app.metrics_addr.unwrap(), "/metrics").await;
     for url in &urls {
         let signature = url.split("X-Amz-Signature=").nth(1).unwrap();
         let signature = signature.split('&').next().unwrap();
@@ -282,6 +286,75 @@ async fn the_pre_signed_url_is_answered_and_never_logged() {
         assert!(
             !logs.contains(url.as_str()),
             "a pre-signed URL reached the logs"
+        );
+        assert!(
+            !metrics.contains(signature),
+            "a signature reached the metrics"
+        );
+    }
+    assert!(
+        !logs.contains("X-Amz-Credential"),
+        "no pre-signed URL of any call reached the logs"
+    );
+}
+
+/// A create is not idempotent: it is tried again only when Cognito
+/// throttled it, never after a failure that may have come once the job was
+/// made. A describe is tried again after either.
+#[tokio::test]
+async fn a_create_is_retried_only_when_throttled() {
+    let app = spawn_app_with(&["--aws-max-attempts", "2", "--aws-initial-backoff", "10ms"]).await;
+    let creates = || {
+        app.emulator
+            .calls()
+            .iter()
+            .filter(|call| call.operation == "CreateUserImportJob")
+            .count()
+    };
+
+    app.inject(Fault::error("InternalErrorException", "maybe made"), 1);
+    let status = app.call(Method::Create).await.unwrap_err();
+    details(&status, Code::Unavailable, "COGNITO_UNAVAILABLE", COGNITO);
+    assert_eq!(creates(), 1, "not tried again");
+
+    app.inject(Fault::error("TooManyRequestsException", "slow down"), 1);
+    app.call(Method::Create)
+        .await
+        .expect("the second attempt creates it");
+    assert_eq!(creates(), 3);
+
+    app.inject(Fault::error("InternalErrorException", "try again"), 1);
+    let before = app.emulator.calls().len();
+    app.call(Method::Describe)
+        .await
+        .expect("the second attempt describes it");
+    assert_eq!(app.emulator.calls().len() - before, 2);
+}
+
+/// An answer without the job the method returns is not passed on as an
+/// empty job (a create would seem to have made a job with no id).
+#[tokio::test]
+async fn an_answer_without_its_job_is_unparseable() {
+    let app = spawn_app().await;
+    for method in [
+        Method::Create,
+        Method::Start,
+        Method::Describe,
+        Method::Stop,
+    ] {
+        app.inject(
+            Fault::Respond {
+                status: 200,
+                body: "{}".to_owned(),
+            },
+            1,
+        );
+        let status = app.call(method).await.unwrap_err();
+        details(
+            &status,
+            Code::Unavailable,
+            "COGNITO_RESPONSE_UNPARSEABLE",
+            SERVICE,
         );
     }
 }
