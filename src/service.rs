@@ -28,8 +28,8 @@ use crate::{
         UserImportJob, import_job_service_server::ImportJobService,
     },
     rate_limit::CognitoRates,
-    telemetry::loggable,
-    validation::{CreateRequest, JobId, JobRequest, ListRequest, PoolRequest},
+    telemetry::{loggable, loggable_text},
+    validation::{CreateRequest, JobId, JobRequest, ListRequest, PoolRequest, UserPoolId},
 };
 
 /// Serves `importjob.v1.ImportJobService` by forwarding to Cognito.
@@ -124,7 +124,7 @@ impl ImportJobs {
                 Ok(response)
             }
             Err(error) => {
-                span.record("aws_error", tracing::field::display(&error));
+                span.record("aws_error", loggable_text(&error.to_string()));
                 Err(ApiError::Cognito(error, target).into())
             }
         }
@@ -142,6 +142,15 @@ fn outcome<T>(result: &Result<Answered<T>, CognitoError>) -> String {
     }
 }
 
+/// The target of a call that names a user pool only.
+fn pool_target(operation: Operation, user_pool_id: &UserPoolId) -> Target {
+    Target {
+        operation,
+        user_pool_id: user_pool_id.clone(),
+        job_id: None,
+    }
+}
+
 /// The target of a call that names a job.
 fn job_target(operation: Operation, request: &JobRequest) -> Target {
     Target {
@@ -156,6 +165,7 @@ fn with_job<T>(
     response: Response<UserImportJob>,
     message: impl FnOnce(Option<UserImportJob>) -> T,
 ) -> Response<T> {
+    // The proto's message field is optional; the answer always holds it.
     response.map(|job| message(Some(job)))
 }
 
@@ -173,16 +183,14 @@ impl ImportJobService for ImportJobs {
             message.password_hashing_algorithm.as_deref(),
         )
         .map_err(ApiError::InvalidRequest)?;
-        let target = Target {
-            operation: Operation::CreateUserImportJob,
-            user_pool_id: request.user_pool_id.clone(),
-            job_id: None,
-        };
+        let target = pool_target(Operation::CreateUserImportJob, &request.user_pool_id);
         let created = self
             .forward(call, target, async move |cognito, region| {
                 cognito.create_user_import_job(region, &request).await
             })
             .await?;
+        // The log line names the job the call made; an id Cognito sends is
+        // logged only if it is one (a log line holds no value unchecked).
         if let Ok(job_id) = JobId::parse(&created.get_ref().job_id) {
             Span::current().record("job_id", job_id.as_str());
         }
@@ -198,11 +206,7 @@ impl ImportJobService for ImportJobs {
         let (call, message) = Call::begin(request);
         let request =
             PoolRequest::parse(&message.user_pool_id).map_err(ApiError::InvalidRequest)?;
-        let target = Target {
-            operation: Operation::GetCsvHeader,
-            user_pool_id: request.user_pool_id.clone(),
-            job_id: None,
-        };
+        let target = pool_target(Operation::GetCsvHeader, &request.user_pool_id);
         self.forward(call, target, async move |cognito, region| {
             cognito.get_csv_header(region, &request).await
         })
@@ -256,11 +260,7 @@ impl ImportJobService for ImportJobs {
             &message.pagination_token,
         )
         .map_err(ApiError::InvalidRequest)?;
-        let target = Target {
-            operation: Operation::ListUserImportJobs,
-            user_pool_id: request.user_pool_id.clone(),
-            job_id: None,
-        };
+        let target = pool_target(Operation::ListUserImportJobs, &request.user_pool_id);
         self.forward(call, target, async move |cognito, region| {
             cognito.list_user_import_jobs(region, &request).await
         })

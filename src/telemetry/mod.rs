@@ -190,9 +190,37 @@ pub(crate) fn loggable(value: &str) -> &str {
     }
 }
 
+/// Text that may carry a caller's input (Cognito echoes an invalid value
+/// in its message) as it may appear in a log line: at most 512 characters,
+/// control characters escaped, so that no value can forge a line in the
+/// text format or make a line too long to write.
+pub(crate) fn loggable_text(text: &str) -> String {
+    const MAX_CHARS: usize = 512;
+    let mut line = String::with_capacity(text.len().min(MAX_CHARS));
+    for (count, c) in text.chars().enumerate() {
+        if count == MAX_CHARS {
+            line.push_str("...");
+            break;
+        }
+        match c.is_control() {
+            true => line.extend(c.escape_default()),
+            false => line.push(c),
+        }
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
-    use super::loggable;
+    use super::{loggable, loggable_text};
+
+    #[test]
+    fn text_in_a_log_line_is_one_line_and_bounded() {
+        assert_eq!(loggable_text("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+        let long = loggable_text(&"x".repeat(10_000));
+        assert_eq!(long.len(), 515);
+        assert!(long.ends_with("..."));
+    }
 
     #[test]
     fn span_fields_recorded_later_extend_one_json_object() {

@@ -181,6 +181,20 @@ macro_rules! text_field {
 
 text_field!(UserPoolId, JobId, JobName, RoleArn, PaginationToken);
 
+/// Longest part of a value an answer repeats: Cognito echoes the whole
+/// value, but a status's details travel in a header, which clients cap
+/// (8 KiB in grpc-java), and a request may hold several long values.
+const MAX_ECHO_CHARS: usize = 256;
+
+/// The value as an answer repeats it: whole, or its first
+/// [`MAX_ECHO_CHARS`] characters and `...`.
+fn echo(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(MAX_ECHO_CHARS) {
+        Some((end, _)) => format!("{}...", &value[..end]).into(),
+        None => value.into(),
+    }
+}
+
 /// One string field's constraints: a length in characters and a pattern that
 /// must match the whole value.
 struct Rule {
@@ -198,10 +212,11 @@ impl Rule {
     fn check(&self, value: &str, matches: bool) -> Result<(), FieldViolation> {
         let (least, most) = self.lengths;
         let length = value.chars().count();
+        let echoed = echo(value);
         let mut cognito = Vec::new();
         let mut broken = |constraint: String| {
             cognito.push(format!(
-                "Value '{value}' at '{}' failed to satisfy constraint: Member must {constraint}",
+                "Value '{echoed}' at '{}' failed to satisfy constraint: Member must {constraint}",
                 self.member
             ));
         };
@@ -223,7 +238,7 @@ impl Rule {
             n if n < least => format!("must be at least {least} characters long, got {n}"),
             n if n > most => format!("must be at most {most} characters long, got {n}"),
             _ => format!(
-                "must match {} ({}), got {value:?}",
+                "must match {} ({}), got {echoed:?}",
                 self.pattern, self.example
             ),
         };

@@ -16,6 +16,10 @@
 //! and `\s` is Java's class, as in Cognito's own regular expressions: space,
 //! tab, line feed, vertical tab, form feed, carriage return.
 //!
+//! Cognito repeats an invalid value whole in its message; these messages
+//! repeat at most its first 256 characters, so that a status's details stay
+//! small enough for every client's header limit.
+//!
 //! Parse, don't validate: each request type holds only valid fields, so a
 //! value of it is valid by construction.
 

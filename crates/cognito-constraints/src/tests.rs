@@ -256,3 +256,24 @@ fn each_request_reports_every_failing_field_in_the_protos_order() {
     .unwrap();
     assert_eq!(valid.password_hashing_algorithm.as_deref(), Some("BCRYPT"));
 }
+
+#[test]
+fn a_long_value_is_echoed_cut_to_256_characters() {
+    let name = format!("{}/", "n".repeat(300));
+    let violation = JobName::parse(&name).unwrap_err();
+    let cut = format!("{}...", "n".repeat(256));
+    assert_eq!(violation.cognito.len(), 2, "too long, and off the pattern");
+    for phrase in &violation.cognito {
+        assert!(
+            phrase.starts_with(&format!("Value '{cut}' at 'jobName'")),
+            "{phrase}"
+        );
+    }
+    let arn = format!("arn:aws:iam::123456789012:role/{} x", "r".repeat(300));
+    let violation = RoleArn::parse(&arn).unwrap_err();
+    assert!(
+        violation
+            .description
+            .ends_with(&format!("{:?}", format!("{}...", &arn[..256])))
+    );
+}
