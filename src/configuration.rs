@@ -177,7 +177,8 @@ fn parse_algorithms(value: &str) -> Result<Algorithms, String> {
 pub struct LimitSettings {
     /// Largest request message, in bytes: larger ones are answered
     /// RESOURCE_EXHAUSTED unread. Two ids of at most 55 characters need
-    /// about 120.
+    /// about 120; the largest valid CreateUserImportJob (a role ARN of 2048
+    /// characters) about 2,300.
     #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_REQUEST_BYTES", default_value_t = 4096,
           value_parser = clap::value_parser!(u32).range(256..=1_048_576))]
     pub max_request_bytes: u32,
@@ -249,19 +250,21 @@ pub struct LimitSettings {
 
     /// Calls that read import jobs (Describe, List, GetCsvHeader) sent to
     /// Cognito per second, per region. Cognito counts them in another quota
-    /// than the calls that change jobs, so they have a rate of their own.
-    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_READ_RATE", default_value_t = 10.0,
-          value_parser = parse_rate)]
-    pub cognito_read_rate: f64,
+    /// than the calls that change jobs, so they have a rate of their own:
+    /// by default --cognito-rate's, so that a rate set before reads existed
+    /// still bounds them.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_READ_RATE", value_parser = parse_rate)]
+    pub cognito_read_rate: Option<f64>,
 
     /// Calls that read import jobs a region may receive at once after a
-    /// quiet spell.
-    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_READ_BURST", default_value_t = 20,
+    /// quiet spell; by default --cognito-burst.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_READ_BURST",
           value_parser = clap::value_parser!(u32).range(1..))]
-    pub cognito_read_burst: u32,
+    pub cognito_read_burst: Option<u32>,
 
-    /// The longest a call waits for its turn under --cognito-rate, whatever
-    /// its deadline: a call whose turn is further off is refused at once
+    /// The longest a call waits for its turn under its rate (--cognito-rate
+    /// or --cognito-read-rate), whatever its deadline: a call whose turn is
+    /// further off is refused at once
     /// (RESOURCE_EXHAUSTED, COGNITO_RATE_LIMITED, RetryInfo).
     #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_MAX_WAIT", default_value = "250ms", value_parser = parse_short_duration)]
     pub cognito_max_wait: Duration,

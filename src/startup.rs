@@ -146,7 +146,10 @@ impl Application {
             latency_floor: limits.cognito_latency_floor,
         };
         let rates = CognitoRates::new(
-            rate(limits.cognito_read_rate, limits.cognito_read_burst),
+            rate(
+                limits.cognito_read_rate.unwrap_or(limits.cognito_rate),
+                limits.cognito_read_burst.unwrap_or(limits.cognito_burst),
+            ),
             rate(limits.cognito_rate, limits.cognito_burst),
             &metrics,
         );
