@@ -93,7 +93,7 @@ pub(crate) const RETRY_DELAY: Duration = Duration::from_secs(1);
 pub struct Target {
     pub operation: Operation,
     pub user_pool_id: UserPoolId,
-    /// The job the request named, or the one Cognito created.
+    /// The job the request named, if it names one.
     pub job_id: Option<JobId>,
 }
 

@@ -1,8 +1,7 @@
 //! The service's operations: one row per `ImportJobService` method, with what
 //! the layers and the handler need to know of it (its path, Cognito's name
-//! for it, which of Cognito's quotas it counts against, whether its request
-//! names a job). Adding a method adds a row here; ARCHITECTURE.md lists the
-//! other places.
+//! for it, which of Cognito's quotas it counts against). Adding a method
+//! adds a row here; ARCHITECTURE.md lists the other places.
 
 /// An `ImportJobService` method, and the Cognito operation it forwards to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,16 +75,6 @@ impl Operation {
             | Operation::StartUserImportJob
             | Operation::StopUserImportJob => Quota::Write,
         }
-    }
-
-    /// Whether the request's field 2 is the `job_id` of the job it acts on.
-    pub const fn names_job(self) -> bool {
-        matches!(
-            self,
-            Operation::StartUserImportJob
-                | Operation::DescribeUserImportJob
-                | Operation::StopUserImportJob
-        )
     }
 }
 

@@ -21,7 +21,8 @@ pub const STOP_PATH: &str = Operation::StopUserImportJob.path();
 pub const HEALTH_PREFIX: &str = "/grpc.health.v1.Health/";
 /// The reflection services' methods (`v1` and `v1alpha`) begin so.
 pub const REFLECTION_PREFIX: &str = "/grpc.reflection.";
-/// Every method the server hosts: the only values of the `method` label.
+/// Every method the server hosts: the only values of the `method` label
+/// (each of [`Operation::ALL`], checked by a test, and the hosted services').
 pub const METHODS: &[&str] = &[
     Operation::CreateUserImportJob.path(),
     Operation::GetCsvHeader.path(),
@@ -122,6 +123,18 @@ impl Scope {
             Operation::DescribeUserImportJob => scope::<DescribeUserImportJobRequest>(payload),
             Operation::ListUserImportJobs => scope::<ListUserImportJobsRequest>(payload),
             Operation::StopUserImportJob => scope::<StopUserImportJobRequest>(payload),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_is_a_method_with_its_own_label() {
+        for operation in Operation::ALL {
+            assert!(METHODS.contains(&operation.path()), "{operation:?}");
         }
     }
 }

@@ -14,7 +14,7 @@
 //!    All of this reads headers only, before any limit is taken and before a
 //!    byte of the body is awaited: a caller that cannot prove who it is
 //!    holds nothing.
-//! 5. For StopUserImportJob, the request message is read (within
+//! 5. For an `ImportJobService` method, the request message is read (within
 //!    `--request-body-timeout`) to learn its user pool (and job, for the
 //!    audit trail).
 //! 6. The policy decides; a denial is PERMISSION_DENIED, before the handler
@@ -44,8 +44,7 @@ use jwt::{JwtSettings, KeySet, TokenError};
 use mtls::{CertificateError, ClientCertificate};
 use policy::Policy;
 
-use crate::proto::REFLECTION_PREFIX;
-pub use crate::proto::{HEALTH_PREFIX, STOP_PATH};
+use crate::proto::{HEALTH_PREFIX, REFLECTION_PREFIX};
 
 /// Why a caller is not authenticated. The variants are what a caller may
 /// learn: nothing about the policy.

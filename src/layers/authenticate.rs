@@ -18,9 +18,10 @@ use tower::{Layer, Service};
 use super::{Audited, BoxFuture, peer};
 use crate::{
     audit::{self, AuditTrail},
-    auth::{Authorizer, Caller, HEALTH_PREFIX},
+    auth::{Authorizer, Caller},
     error::ApiError,
     metrics::Metrics,
+    proto::HEALTH_PREFIX,
     tls::TlsConnectionInfo,
 };
 

@@ -31,8 +31,9 @@ use tower::{Layer, Service};
 use super::{Audited, BoxFuture, peer};
 use crate::{
     audit::{self, AuditTrail},
-    auth::{Caller, HEALTH_PREFIX},
+    auth::Caller,
     error::ApiError,
+    proto::HEALTH_PREFIX,
 };
 
 /// At most `limit` calls in flight in all; more are UNAVAILABLE.

@@ -11,7 +11,7 @@ use import_job_service::{
     },
 };
 
-use super::{Method, ROLE_ARN};
+use super::{Method, ROLE_ARN, Sent};
 use crate::helpers::{LOGS, request_id_of, spawn_app, spawn_app_with};
 
 #[tokio::test]
@@ -209,8 +209,18 @@ fn snake_upper(status: &str) -> String {
 #[tokio::test]
 async fn every_method_is_logged_audited_and_counted_alike() {
     let app = spawn_app_with(&["--metrics-listen", "127.0.0.1:0"]).await;
+    // A pool of this test's own, to tell its audit events from others'.
+    let pool = format!(
+        "us-east-1_Logged{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    app.emulator.set_csv_header(&pool, &["cognito:username"]);
     for method in Method::ALL {
-        let response = app.call(method).await.unwrap();
+        let job = method.job_for(&app, &pool);
+        let response = method
+            .send(&mut app.client.clone(), &pool, &job, &Sent::default())
+            .await
+            .unwrap();
         let request_id = request_id_of(response.metadata()).unwrap();
         let lines = LOGS.lines_with(&request_id);
         let calls: Vec<_> = lines
@@ -220,7 +230,7 @@ async fn every_method_is_logged_audited_and_counted_alike() {
         assert_eq!(calls.len(), 1, "{method:?}: {lines:?}");
         let span = &calls[0]["span"];
         assert_eq!(span["method"], method.path(), "{method:?}");
-        assert_eq!(span["user_pool_id"], DEMO_POOL, "{method:?}");
+        assert_eq!(span["user_pool_id"], pool.as_str(), "{method:?}");
         assert_eq!(span["aws_region"], "us-east-1", "{method:?}");
         assert_eq!(calls[0]["fields"]["code"], "OK", "{method:?}");
         let names_a_job = method.names_job() || method == Method::Create;
@@ -229,6 +239,18 @@ async fn every_method_is_logged_audited_and_counted_alike() {
             names_a_job,
             "{method:?}: {span}"
         );
+
+        let decisions: Vec<_> = LOGS
+            .lines_with(&pool)
+            .into_iter()
+            .filter(|line| line["target"] == "audit" && line["fields"]["method"] == method.path())
+            .collect();
+        assert_eq!(decisions.len(), 1, "{method:?}: {decisions:?}");
+        let decision = &decisions[0]["fields"];
+        assert_eq!(decision["message"], "authorization decision");
+        if method.names_job() {
+            assert_eq!(decision["job_id"], job.as_str(), "{method:?}");
+        }
     }
     let (_, metrics) = crate::metrics::get(app.metrics_addr.unwrap(), "/metrics").await;
     for method in Method::ALL {
