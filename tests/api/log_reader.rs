@@ -81,10 +81,15 @@ const PROBED: [&str; 3] = ["health", "a valid call", "metrics"];
 /// Each probe's latencies, in seconds, in the order of [`PROBED`].
 type Latencies = [Vec<f64>; 3];
 
-fn p99(samples: &[f64]) -> f64 {
+/// The 90th percentile. Not the 99th: a phase has 40 to 300 samples, so the
+/// 99th is about its slowest one, which the other tests of this binary,
+/// running at once on the same cores, decide as much as the log reader
+/// does. A thread waiting on the reader would slow most calls of the phase,
+/// by seconds, which the 90th shows as plainly.
+fn p90(samples: &[f64]) -> f64 {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
-    sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)]
+    sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)]
 }
 
 /// The service's clients, and the count of calls they made.
@@ -225,14 +230,14 @@ async fn a_log_reader_that_crawls_or_stalls_slows_no_call_and_exit_counts_what_i
     let written = reader.into_everything();
 
     for (i, what) in PROBED.iter().enumerate() {
-        let (fast, slow, stalled) = (p99(&fast[i]), p99(&slow[i]), p99(&stalled[i]));
+        let (fast, slow, stalled) = (p90(&fast[i]), p90(&slow[i]), p90(&stalled[i]));
         eprintln!(
-            "{what}: p99 {:.1} ms with a reader that keeps up, {:.1} ms crawling, {:.1} ms stalled",
+            "{what}: p90 {:.1} ms with a reader that keeps up, {:.1} ms crawling, {:.1} ms stalled",
             fast * 1e3,
             slow * 1e3,
             stalled * 1e3
         );
-        // Twice the p99 with a reader that keeps up, or 20 ms more where
+        // Twice the p90 with a reader that keeps up, or 20 ms more where
         // that is within the machine's noise.
         let bound = (2.0 * fast).max(fast + 0.020);
         assert!(slow <= bound && stalled <= bound, "{what}");
