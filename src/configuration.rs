@@ -196,11 +196,28 @@ pub struct LimitSettings {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_calls_in_flight_per_caller: u32,
 
+    /// Jobs WatchUserImportJob follows at once, however many callers watch
+    /// each (they share one poll): a watch of another job is refused
+    /// RESOURCE_EXHAUSTED (WATCHES_OVER_LIMIT).
+    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_WATCHED_JOBS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_watched_jobs: u32,
+
+    /// How soon a watched job is described again after a change; each
+    /// answer that brings none waits half as long again, up to
+    /// --watch-poll-max-interval.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_WATCH_POLL_INTERVAL", default_value = "1s", value_parser = parse_positive_short_duration)]
+    pub watch_poll_interval: Duration,
+
+    /// The longest a watched job goes without being described.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_WATCH_POLL_MAX_INTERVAL", default_value = "10s", value_parser = parse_positive_short_duration)]
+    pub watch_poll_max_interval: Duration,
+
     /// How long a StopUserImportJob request message may take to arrive
     /// whole, whatever the caller's deadline: a call whose body has not come
     /// by then is answered DEADLINE_EXCEEDED (REQUEST_BODY_TIMEOUT) and gives
     /// back its places under the limits.
-    #[arg(long, env = "IMPORT_JOB_SERVICE_REQUEST_BODY_TIMEOUT", default_value = "5s", value_parser = parse_body_timeout)]
+    #[arg(long, env = "IMPORT_JOB_SERVICE_REQUEST_BODY_TIMEOUT", default_value = "5s", value_parser = parse_positive_short_duration)]
     pub request_body_timeout: Duration,
 
     /// How long a new connection may take to open its session (the TLS
@@ -285,9 +302,9 @@ fn parse_rate(value: &str) -> Result<f64, String> {
     }
 }
 
-/// The body timeout: more than nothing (else every call is refused), at most
-/// a minute.
-fn parse_body_timeout(value: &str) -> Result<Duration, String> {
+/// A wait of more than nothing (a body timeout of 0 would refuse every
+/// call; a poll interval of 0 would spin) and at most a minute.
+fn parse_positive_short_duration(value: &str) -> Result<Duration, String> {
     match parse_short_duration(value)? {
         Duration::ZERO => Err("expected a duration greater than 0s".to_owned()),
         duration => Ok(duration),

@@ -70,7 +70,8 @@ fn unknown_outcome(operation: Operation) -> &'static str {
         Operation::StopUserImportJob => "the job may or may not have stopped",
         Operation::GetCsvHeader
         | Operation::DescribeUserImportJob
-        | Operation::ListUserImportJobs => "nothing was changed; retry with backoff",
+        | Operation::ListUserImportJobs
+        | Operation::WatchUserImportJob => "nothing was changed; retry with backoff",
     }
 }
 
@@ -125,6 +126,10 @@ pub enum ApiError {
     CognitoRateLimited { retry_after: Duration },
     /// The call's handling panicked; the process carries on.
     Panicked,
+    /// The server is draining: a watch ends, to be resumed elsewhere.
+    Draining,
+    /// The service follows as many jobs as it allows (`--max-watched-jobs`).
+    WatchesOverLimit,
 }
 
 /// For logs and `?`: what went wrong, in a few words. What a caller is
@@ -149,6 +154,8 @@ impl std::fmt::Display for ApiError {
             }
             ApiError::CognitoRateLimited { .. } => f.write_str("no turn under the Cognito rate"),
             ApiError::Panicked => f.write_str("the handler panicked"),
+            ApiError::Draining => f.write_str("the server is draining"),
+            ApiError::WatchesOverLimit => f.write_str("as many jobs watched as allowed"),
         }
     }
 }
@@ -267,6 +274,24 @@ impl From<ApiError> for Status {
             ApiError::Panicked => {
                 details.set_error_info("INTERNAL_ERROR", SERVICE_DOMAIN, HashMap::new());
                 (Code::Internal, PANICKED.to_owned(), None)
+            }
+            ApiError::Draining => {
+                details.set_retry_info(Some(Duration::ZERO));
+                details.set_error_info("SERVICE_DRAINING", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::Unavailable,
+                    "the service is shutting down; watch again, on another replica".to_owned(),
+                    None,
+                )
+            }
+            ApiError::WatchesOverLimit => {
+                details.set_retry_info(Some(RETRY_DELAY));
+                details.set_error_info("WATCHES_OVER_LIMIT", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::ResourceExhausted,
+                    "the service follows as many jobs as it allows; retry after the RetryInfo delay, or describe the job".to_owned(),
+                    None,
+                )
             }
             ApiError::DeadlineExceeded => {
                 details.set_error_info("DEADLINE_EXCEEDED", SERVICE_DOMAIN, HashMap::new());

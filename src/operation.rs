@@ -12,6 +12,8 @@ pub enum Operation {
     DescribeUserImportJob,
     ListUserImportJobs,
     StopUserImportJob,
+    /// Polls DescribeUserImportJob (see `watch`).
+    WatchUserImportJob,
 }
 
 /// Cognito counts calls that read import jobs and calls that change them in
@@ -23,13 +25,14 @@ pub enum Quota {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 7] = [
         Operation::CreateUserImportJob,
         Operation::GetCsvHeader,
         Operation::StartUserImportJob,
         Operation::DescribeUserImportJob,
         Operation::ListUserImportJobs,
         Operation::StopUserImportJob,
+        Operation::WatchUserImportJob,
     ];
 
     /// The gRPC path of the method.
@@ -43,6 +46,7 @@ impl Operation {
             }
             Operation::ListUserImportJobs => "/importjob.v1.ImportJobService/ListUserImportJobs",
             Operation::StopUserImportJob => "/importjob.v1.ImportJobService/StopUserImportJob",
+            Operation::WatchUserImportJob => "/importjob.v1.ImportJobService/WatchUserImportJob",
         }
     }
 
@@ -60,7 +64,9 @@ impl Operation {
             Operation::CreateUserImportJob => "CreateUserImportJob",
             Operation::GetCsvHeader => "GetCSVHeader",
             Operation::StartUserImportJob => "StartUserImportJob",
-            Operation::DescribeUserImportJob => "DescribeUserImportJob",
+            Operation::DescribeUserImportJob | Operation::WatchUserImportJob => {
+                "DescribeUserImportJob"
+            }
             Operation::ListUserImportJobs => "ListUserImportJobs",
             Operation::StopUserImportJob => "StopUserImportJob",
         }
@@ -70,7 +76,8 @@ impl Operation {
         match self {
             Operation::GetCsvHeader
             | Operation::DescribeUserImportJob
-            | Operation::ListUserImportJobs => Quota::Read,
+            | Operation::ListUserImportJobs
+            | Operation::WatchUserImportJob => Quota::Read,
             Operation::CreateUserImportJob
             | Operation::StartUserImportJob
             | Operation::StopUserImportJob => Quota::Write,

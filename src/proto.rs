@@ -30,6 +30,7 @@ pub const METHODS: &[&str] = &[
     Operation::DescribeUserImportJob.path(),
     Operation::ListUserImportJobs.path(),
     Operation::StopUserImportJob.path(),
+    Operation::WatchUserImportJob.path(),
     "/grpc.health.v1.Health/Check",
     "/grpc.health.v1.Health/Watch",
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
@@ -92,7 +93,8 @@ pool_scoped!(
 job_scoped!(
     StartUserImportJobRequest,
     DescribeUserImportJobRequest,
-    StopUserImportJobRequest
+    StopUserImportJobRequest,
+    WatchUserImportJobRequest
 );
 
 /// A request's scope, as [`Scoped`] gives it.
@@ -123,6 +125,7 @@ impl Scope {
             Operation::DescribeUserImportJob => scope::<DescribeUserImportJobRequest>(payload),
             Operation::ListUserImportJobs => scope::<ListUserImportJobsRequest>(payload),
             Operation::StopUserImportJob => scope::<StopUserImportJobRequest>(payload),
+            Operation::WatchUserImportJob => scope::<WatchUserImportJobRequest>(payload),
         }
     }
 }

@@ -7,11 +7,12 @@
 //! layers around the handler (see `startup`); error statuses come from
 //! `error`.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, pin::Pin, sync::Arc};
 
-use tokio::time::Instant;
-use tonic::{Request, Response, Status};
-use tracing::Span;
+use tokio::{sync::watch, time::Instant};
+use tokio_stream::Stream;
+use tonic::{Code, Request, Response, Status};
+use tracing::{Instrument, Span};
 
 use crate::{
     auth::Caller,
@@ -25,11 +26,13 @@ use crate::{
         DescribeUserImportJobResponse, GetCsvHeaderRequest, GetCsvHeaderResponse,
         ListUserImportJobsRequest, ListUserImportJobsResponse, Scoped, StartUserImportJobRequest,
         StartUserImportJobResponse, StopUserImportJobRequest, StopUserImportJobResponse,
-        UserImportJob, import_job_service_server::ImportJobService,
+        UserImportJob, WatchUserImportJobRequest, WatchUserImportJobResponse,
+        import_job_service_server::ImportJobService,
     },
     rate_limit::CognitoRates,
     telemetry::{loggable, loggable_text},
     validation::{CreateRequest, JobId, JobRequest, ListRequest, PoolRequest, UserPoolId},
+    watch::{PollIntervals, Polls, Seen, TooManyPolls, Watcher, changed, is_final},
 };
 
 /// Serves `importjob.v1.ImportJobService` by forwarding to Cognito.
@@ -38,7 +41,13 @@ pub struct ImportJobs {
     cognito: Cognito,
     rates: Arc<CognitoRates>,
     metrics: Arc<Metrics>,
+    polls: Arc<Polls>,
+    /// Turns true when the server drains: watches end, to resume elsewhere.
+    draining: Arc<watch::Sender<bool>>,
 }
+
+/// The stream of a watch's answers.
+type Watching = Pin<Box<dyn Stream<Item = Result<WatchUserImportJobResponse, Status>> + Send>>;
 
 /// What the layers left on a call for the handler: its deadline and who
 /// calls.
@@ -69,14 +78,80 @@ impl Call {
 }
 
 impl ImportJobs {
-    pub fn new(cognito: Cognito, rates: CognitoRates, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        cognito: Cognito,
+        rates: CognitoRates,
+        metrics: Arc<Metrics>,
+        polls: (PollIntervals, usize),
+    ) -> Self {
         Self {
             cognito,
             rates: Arc::new(rates),
             metrics,
+            polls: Arc::new(Polls::new(polls.0, polls.1)),
+            draining: Arc::new(watch::channel(false).0),
         }
     }
 
+    /// Ends every watch (UNAVAILABLE, SERVICE_DRAINING) and every poll.
+    pub(crate) fn drain(&self) {
+        self.draining.send_replace(true);
+    }
+
+    /// Describes `request`'s job until its status is final, no watcher is
+    /// left, or the server drains, publishing each answer that is news on
+    /// `seen`. Its turns under the read rate are taken on behalf of the
+    /// caller that began it, so that its polls share that caller's turns.
+    async fn poll(
+        self,
+        request: JobRequest,
+        caller: String,
+        seen: watch::Sender<Seen>,
+        intervals: PollIntervals,
+    ) {
+        let mut draining = self.draining.subscribe();
+        let mut unchanged = 0;
+        loop {
+            let call = Call {
+                deadline: None,
+                caller: caller.clone(),
+            };
+            let target = job_target(Operation::DescribeUserImportJob, &request);
+            let describe = request.clone();
+            let answer = self
+                .forward(call, target, async move |cognito, region| {
+                    cognito.describe_user_import_job(region, &describe).await
+                })
+                .await;
+            match answer.map(Response::into_inner) {
+                Ok(job) => {
+                    let news = seen.send_if_modified(|last| match last {
+                        Some(Ok(before)) if !changed(before, &job) => false,
+                        _ => {
+                            *last = Some(Ok(job.clone()));
+                            true
+                        }
+                    });
+                    unchanged = if news { 0 } else { unchanged + 1 };
+                    if is_final(&job) {
+                        return;
+                    }
+                }
+                // Cognito failing or throttling does not end a watch: the
+                // poll backs off and tries again.
+                Err(status) if is_transient(&status) => unchanged += 1,
+                Err(status) => {
+                    seen.send_replace(Some(Err(status)));
+                    return;
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(intervals.after(unchanged)) => {}
+                () = seen.closed() => return,
+                _ = draining.wait_for(|draining| *draining) => return,
+            }
+        }
+    }
     /// What every method does around its call to Cognito: the pool's
     /// region, a turn under the rate of the operation's quota, the call
     /// (`send`), its metrics and span fields, and the answer with the AWS
@@ -129,6 +204,14 @@ impl ImportJobs {
             }
         }
     }
+}
+
+/// A failure a later poll may not meet.
+fn is_transient(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::ResourceExhausted | Code::DeadlineExceeded
+    )
 }
 
 /// A Cognito call's outcome, as the metrics name it.
@@ -265,6 +348,61 @@ impl ImportJobService for ImportJobs {
             cognito.list_user_import_jobs(region, &request).await
         })
         .await
+    }
+
+    type WatchUserImportJobStream = Watching;
+
+    async fn watch_user_import_job(
+        &self,
+        request: Request<WatchUserImportJobRequest>,
+    ) -> Result<Response<Watching>, Status> {
+        let (call, message) = Call::begin(request);
+        let request = JobRequest::parse(&message.user_pool_id, &message.job_id)
+            .map_err(ApiError::InvalidRequest)?;
+        self.cognito
+            .region_for(&request.user_pool_id)
+            .ok_or_else(|| ApiError::UnknownRegion(request.user_pool_id.clone()))?;
+        let poll = {
+            let jobs = self.clone();
+            let request = request.clone();
+            let caller = call.caller.clone();
+            let span = tracing::info_span!(
+                "watch poll",
+                user_pool_id = request.user_pool_id.as_str(),
+                job_id = request.job_id.as_str()
+            );
+            move |seen, intervals| jobs.poll(request, caller, seen, intervals).instrument(span)
+        };
+        let seen = self
+            .polls
+            .follow(request.user_pool_id.as_str(), request.job_id.as_str(), poll)
+            .map_err(|TooManyPolls| ApiError::WatchesOverLimit)?;
+        let mut watcher = Watcher {
+            seen,
+            draining: self.draining.subscribe(),
+            deadline: call.deadline,
+            sent: None,
+            done: false,
+        };
+        // A watch that fails before its first answer fails as a call.
+        let Some(first) = watcher.next().await else {
+            return Err(ApiError::Draining.into());
+        };
+        let first = first?;
+        let answers = futures_util::stream::unfold(
+            (Some(first), watcher),
+            |(first, mut watcher)| async move {
+                let answer = match first {
+                    Some(first) => Ok(first),
+                    None => watcher.next().await?,
+                };
+                let message = answer.map(|job| WatchUserImportJobResponse {
+                    user_import_job: Some(job),
+                });
+                Some((message, (None, watcher)))
+            },
+        );
+        Ok(Response::new(Box::pin(answers)))
     }
 
     async fn stop_user_import_job(

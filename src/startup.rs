@@ -32,6 +32,7 @@ use crate::{
     reload::{self, LoadError, Reloadable},
     service::ImportJobs,
     tls::{Tls, TlsFiles},
+    watch::PollIntervals,
 };
 
 /// Why the service could not start.
@@ -158,7 +159,20 @@ impl Application {
             _reloading: reloading,
             metrics_listener,
             service: Hosted {
-                import_jobs: ImportJobs::new(cognito, rates, Arc::clone(&metrics)),
+                import_jobs: ImportJobs::new(
+                    cognito,
+                    rates,
+                    Arc::clone(&metrics),
+                    (
+                        PollIntervals {
+                            first: limits.watch_poll_interval,
+                            longest: limits
+                                .watch_poll_max_interval
+                                .max(limits.watch_poll_interval),
+                        },
+                        limits.max_watched_jobs as usize,
+                    ),
+                ),
                 authorizer: Arc::new(authorizer),
                 audit: Arc::new(AuditTrail::new(settings.log.audit_summary_window)),
                 tls,
@@ -337,7 +351,8 @@ pub async fn serve(
         .add_service(reflection_v1().max_decoding_message_size(max_message))
         .add_service(reflection_v1alpha().max_decoding_message_size(max_message))
         .add_service(
-            ImportJobServiceServer::new(service.import_jobs).max_decoding_message_size(max_message),
+            ImportJobServiceServer::new(service.import_jobs.clone())
+                .max_decoding_message_size(max_message),
         );
     let mut server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send + '_>> =
         match service.tls {
@@ -368,6 +383,7 @@ pub async fn serve(
         .set_service_status("", ServingStatus::NotServing)
         .await;
     draining.send_replace(true);
+    service.import_jobs.drain();
     let _ = drain.send(());
     match tokio::time::timeout(grace, server).await {
         Ok(result) => result,

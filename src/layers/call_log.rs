@@ -2,22 +2,26 @@
 //!
 //! The span carries the method, the peer's address, the caller once
 //! authenticated and, recorded by the handler as it learns them, the user
-//! pool, job, region and AWS request id; the event at the end adds the gRPC
-//! code and the latency. A call refused with an audit event (see `audit`)
+//! pool, job, region and AWS request id; the event at the end (when the
+//! answer's trailers pass, so a stream has one line, with the status it
+//! ended with) adds the gRPC code and the latency. A call refused with an audit event (see `audit`)
 //! gets no call line: that event is its one line. Only ids, codes and
 //! timings are recorded: never metadata or message bodies, which hold
 //! tokens and pre-signed URLs. The same end counts the call in the metrics.
 
 use std::{
+    pin::Pin,
     sync::Arc,
-    task::{Context, Poll},
+    task::{Context, Poll, ready},
     time::Instant,
 };
 
+use bytes::Bytes;
 use http::{Request, Response};
-use tonic::Code;
+use http_body::Frame;
+use tonic::{Code, Status, body::Body};
 use tower::{Layer, Service};
-use tracing::{Instrument, field::Empty};
+use tracing::{Instrument, Span, field::Empty};
 
 use super::{Audited, BoxFuture, peer};
 use crate::{
@@ -55,9 +59,9 @@ pub struct CallLog<S> {
     metrics: Arc<Metrics>,
 }
 
-impl<S, B, R> Service<Request<B>> for CallLog<S>
+impl<S, B> Service<Request<B>> for CallLog<S>
 where
-    S: Service<Request<B>, Response = Response<R>>,
+    S: Service<Request<B>, Response = Response<Body>>,
     S::Future: Send + 'static,
     S::Error: std::fmt::Display,
 {
@@ -102,24 +106,98 @@ where
             label,
         };
         let call = span.in_scope(|| self.inner.call(request));
+        let body_span = span.clone();
         Box::pin(
             async move {
                 let result = call.await;
-                match &result {
+                match result {
                     // Its audit event is the refusal's one line.
                     Ok(response) if response.extensions().get::<Audited>().is_some() => {
-                        event.count(code_name(response_code(response)));
+                        event.count(code_name(response_code(&response)));
+                        Ok(response)
                     }
-                    Ok(response) => event.log(code_name(response_code(response))),
+                    // A failure answered in the headers alone.
+                    Ok(response) if response.headers().contains_key("grpc-status") => {
+                        event.log(code_name(response_code(&response)));
+                        Ok(response)
+                    }
+                    // The answer's status comes in its trailers, after the
+                    // message (or the stream of them): the line is written
+                    // then, once per call however many messages it sent.
+                    Ok(response) => Ok(response.map(|body| {
+                        Body::new(LoggedBody {
+                            inner: body,
+                            event: Some(event),
+                            span: body_span,
+                        })
+                    })),
                     Err(error) => {
                         tracing::warn!(%error, latency_ms = event.latency_ms(), "call failed in transport");
                         event.count("TRANSPORT_ERROR");
+                        Err(error)
                     }
                 }
-                result
             }
             .instrument(span),
         )
+    }
+}
+
+/// A response body that writes the call's line when its trailers pass (with
+/// their status), or when it ends without them (OK); dropped before, the
+/// call was cancelled, which the event's drop writes.
+struct LoggedBody {
+    inner: Body,
+    event: Option<CallEvent>,
+    span: Span,
+}
+
+impl LoggedBody {
+    fn finish(&mut self, code: Code) {
+        if let Some(mut event) = self.event.take() {
+            self.span.in_scope(|| event.log(code_name(code)));
+        }
+    }
+}
+
+impl http_body::Body for LoggedBody {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    let code = trailers
+                        .get("grpc-status")
+                        .map_or(Code::Unknown, |value| Code::from_bytes(value.as_bytes()));
+                    self.finish(code);
+                }
+            }
+            Some(Err(status)) => self.finish(status.code()),
+            None => self.finish(Code::Ok),
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        // The event's own drop writes CANCELLED, in the call's span.
+        let _entered = self.span.enter();
+        self.event.take();
     }
 }
 

@@ -17,3 +17,4 @@ mod operations;
 mod stop;
 mod validation;
 mod validation_cases;
+mod watch;

@@ -14,7 +14,8 @@ use import_job_service::{
     proto::{
         CreateUserImportJobRequest, DescribeUserImportJobRequest, FILE_DESCRIPTOR_SET,
         GetCsvHeaderRequest, ListUserImportJobsRequest, StartUserImportJobRequest,
-        StopUserImportJobRequest, import_job_service_client::ImportJobServiceClient,
+        StopUserImportJobRequest, WatchUserImportJobRequest,
+        import_job_service_client::ImportJobServiceClient,
     },
 };
 use prost::Message;
@@ -161,6 +162,13 @@ impl Case {
                 .map(drop),
             Operation::StopUserImportJob => client
                 .stop_user_import_job(StopUserImportJobRequest {
+                    user_pool_id,
+                    job_id,
+                })
+                .await
+                .map(drop),
+            Operation::WatchUserImportJob => client
+                .watch_user_import_job(WatchUserImportJobRequest {
                     user_pool_id,
                     job_id,
                 })

@@ -56,6 +56,7 @@ pub const README_POLICY: &str = r#"{
       "request": {
         "paths": [
           "/importjob.v1.ImportJobService/DescribeUserImportJob",
+          "/importjob.v1.ImportJobService/WatchUserImportJob",
           "/importjob.v1.ImportJobService/ListUserImportJobs",
           "/importjob.v1.ImportJobService/GetCsvHeader"
         ],
