@@ -191,7 +191,9 @@ def main():
         for method, field in sorted(ignored - zero_seen):
             problems += 1
             print(f"FAIL: no valid {method} case sends {field} empty, which the proto ignores")
-        for method in service.methods:
+        # A streamed request (an upload) declares no rules: its later
+        # messages carry none of its first message's fields.
+        for method in (m for m in service.methods if not m.client_streaming):
             kinds = {c["valid"] for c in cases if c["method"] == method.name}
             if kinds != {True, False}:
                 problems += 1

@@ -18,8 +18,8 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CRATES = ["src", "crates/cognito-constraints/src", "crates/cognito-emulator/src",
-          "crates/importjobctl/src", "crates/fuzzing/src"]
+CRATES = ["src", "crates/cognito-constraints/src", "crates/cognito-csv/src",
+          "crates/cognito-emulator/src", "crates/importjobctl/src", "crates/fuzzing/src"]
 
 
 def module_of(src, path):

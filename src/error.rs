@@ -21,6 +21,7 @@ use crate::{
         AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY, AWS_REQUEST_ID_KEY, COGNITO_DOMAIN,
         REQUEST_ID_KEY, SERVICE_DOMAIN,
     },
+    upload::UploadFailure,
     validation::{FieldViolation, JobId, UserPoolId, cognito_message},
 };
 
@@ -72,6 +73,7 @@ fn unknown_outcome(operation: Operation) -> &'static str {
         | Operation::DescribeUserImportJob
         | Operation::ListUserImportJobs
         | Operation::WatchUserImportJob => "nothing was changed; retry with backoff",
+        Operation::UploadUserImportCsv => "the file may or may not have been stored",
     }
 }
 
@@ -130,6 +132,16 @@ pub enum ApiError {
     Draining,
     /// The service follows as many jobs as it allows (`--max-watched-jobs`).
     WatchesOverLimit,
+    /// The CSV fails Cognito's checks: each problem as (where, what), and
+    /// how many more were found; nothing was uploaded.
+    CsvInvalid {
+        problems: Vec<(String, String)>,
+        more: u64,
+    },
+    /// The job is not in status Created, so no file can be uploaded for it.
+    JobNotCreated { target: Target, status: String },
+    /// S3 did not store the file.
+    Upload(UploadFailure),
 }
 
 /// For logs and `?`: what went wrong, in a few words. What a caller is
@@ -156,6 +168,11 @@ impl std::fmt::Display for ApiError {
             ApiError::Panicked => f.write_str("the handler panicked"),
             ApiError::Draining => f.write_str("the server is draining"),
             ApiError::WatchesOverLimit => f.write_str("as many jobs watched as allowed"),
+            ApiError::CsvInvalid { problems, more } => {
+                write!(f, "the CSV has {} problems", problems.len() as u64 + more)
+            }
+            ApiError::JobNotCreated { status, .. } => write!(f, "the job is {status}"),
+            ApiError::Upload(failure) => write!(f, "the upload failed: {failure:?}"),
         }
     }
 }
@@ -179,17 +196,20 @@ impl From<ApiError> for Status {
                     .map(|v| format!("{} {}", v.field, v.description))
                     .collect();
                 // What Cognito would have answered, for tools that print
-                // AWS's errors: the same line whichever side rejected the call.
-                let metadata = HashMap::from([
-                    (
+                // AWS's errors: the same line whichever side rejected the call
+                // (a field of the service's own, as an upload's length, has
+                // no Cognito words).
+                let mut metadata = HashMap::new();
+                if violations.iter().any(|v| !v.cognito.is_empty()) {
+                    metadata.insert(
                         AWS_ERROR_CODE_KEY.to_owned(),
                         "InvalidParameterException".to_owned(),
-                    ),
-                    (
+                    );
+                    metadata.insert(
                         AWS_ERROR_MESSAGE_KEY.to_owned(),
                         cognito_message(&violations),
-                    ),
-                ]);
+                    );
+                }
                 for violation in violations {
                     details.add_bad_request_violation(violation.field, violation.description);
                 }
@@ -281,6 +301,65 @@ impl From<ApiError> for Status {
                 (
                     Code::Unavailable,
                     "the service is shutting down; watch again, on another replica".to_owned(),
+                    None,
+                )
+            }
+            ApiError::CsvInvalid { problems, more } => {
+                let count = problems.len() as u64 + more;
+                let plural = if count == 1 { "" } else { "s" };
+                for (place, problem) in problems {
+                    details.add_bad_request_violation(place, problem);
+                }
+                details.set_error_info("CSV_INVALID", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::InvalidArgument,
+                    format!(
+                        "the CSV has {count} problem{plural} Cognito would refuse (the BadRequest detail lists up to 100, by line and column); nothing was uploaded"
+                    ),
+                    None,
+                )
+            }
+            ApiError::JobNotCreated { target, status } => {
+                let pool = target.user_pool_id.as_str();
+                let job = target.job_id.as_ref().map_or("", |job| job.as_str());
+                let text = format!(
+                    "the import job is {status}: a file can be uploaded only for a job in status Created"
+                );
+                details.add_precondition_failure_violation(
+                    "JOB_STATUS",
+                    format!("{pool}/{job}"),
+                    &text,
+                );
+                details.set_error_info("JOB_NOT_CREATED", SERVICE_DOMAIN, HashMap::new());
+                (Code::FailedPrecondition, text, None)
+            }
+            ApiError::Upload(UploadFailure::Refused { status, code }) => {
+                let mut metadata = HashMap::from([("httpStatus".to_owned(), status.to_string())]);
+                if let Some(code) = code {
+                    metadata.insert("s3ErrorCode".to_owned(), code);
+                }
+                details.add_precondition_failure_violation(
+                    "PRE_SIGNED_URL",
+                    "the job's pre-signed URL",
+                    "S3 refused the upload",
+                );
+                details.set_error_info("S3_REFUSED_UPLOAD", SERVICE_DOMAIN, metadata);
+                (
+                    Code::FailedPrecondition,
+                    "S3 refused the upload to the job's pre-signed URL (it expires 15 minutes after the job's creation); nothing was stored: create a new job".to_owned(),
+                    None,
+                )
+            }
+            ApiError::Upload(UploadFailure::Unavailable { status }) => {
+                let metadata = status
+                    .map(|status| HashMap::from([("httpStatus".to_owned(), status.to_string())]))
+                    .unwrap_or_default();
+                details.set_retry_info(Some(RETRY_DELAY));
+                details.set_error_info("S3_UNAVAILABLE", SERVICE_DOMAIN, metadata);
+                (
+                    Code::Unavailable,
+                    "S3 failed or could not be reached; nothing was stored: upload again"
+                        .to_owned(),
                     None,
                 )
             }

@@ -35,6 +35,7 @@ pub(crate) mod service;
 pub mod startup;
 pub mod telemetry;
 pub mod tls;
+pub mod upload;
 pub(crate) mod watch;
 
 /// Cognito's constraints on user pool and job ids, shared with the emulator.

@@ -14,6 +14,8 @@ pub enum Operation {
     StopUserImportJob,
     /// Polls DescribeUserImportJob (see `watch`).
     WatchUserImportJob,
+    /// Describes the job, reads the CSV header, uploads to S3.
+    UploadUserImportCsv,
 }
 
 /// Cognito counts calls that read import jobs and calls that change them in
@@ -25,7 +27,7 @@ pub enum Quota {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 8] = [
         Operation::CreateUserImportJob,
         Operation::GetCsvHeader,
         Operation::StartUserImportJob,
@@ -33,6 +35,7 @@ impl Operation {
         Operation::ListUserImportJobs,
         Operation::StopUserImportJob,
         Operation::WatchUserImportJob,
+        Operation::UploadUserImportCsv,
     ];
 
     /// The gRPC path of the method.
@@ -47,6 +50,7 @@ impl Operation {
             Operation::ListUserImportJobs => "/importjob.v1.ImportJobService/ListUserImportJobs",
             Operation::StopUserImportJob => "/importjob.v1.ImportJobService/StopUserImportJob",
             Operation::WatchUserImportJob => "/importjob.v1.ImportJobService/WatchUserImportJob",
+            Operation::UploadUserImportCsv => "/importjob.v1.ImportJobService/UploadUserImportCsv",
         }
     }
 
@@ -58,18 +62,25 @@ impl Operation {
     }
 
     /// Cognito's name for the operation, as in its API, its IAM actions
-    /// (`cognito-idp:<name>`) and the metrics.
+    /// (`cognito-idp:<name>`) and the metrics: for a method that makes
+    /// several calls, the first (each of its calls is counted under its own).
     pub const fn cognito_name(self) -> &'static str {
         match self {
             Operation::CreateUserImportJob => "CreateUserImportJob",
             Operation::GetCsvHeader => "GetCSVHeader",
             Operation::StartUserImportJob => "StartUserImportJob",
-            Operation::DescribeUserImportJob | Operation::WatchUserImportJob => {
-                "DescribeUserImportJob"
-            }
+            Operation::DescribeUserImportJob
+            | Operation::WatchUserImportJob
+            | Operation::UploadUserImportCsv => "DescribeUserImportJob",
             Operation::ListUserImportJobs => "ListUserImportJobs",
             Operation::StopUserImportJob => "StopUserImportJob",
         }
+    }
+
+    /// Whether the request is a stream of messages, of which authorization
+    /// reads the first alone.
+    pub const fn streams_request(self) -> bool {
+        matches!(self, Operation::UploadUserImportCsv)
     }
 
     pub const fn quota(self) -> Quota {
@@ -77,7 +88,8 @@ impl Operation {
             Operation::GetCsvHeader
             | Operation::DescribeUserImportJob
             | Operation::ListUserImportJobs
-            | Operation::WatchUserImportJob => Quota::Read,
+            | Operation::WatchUserImportJob
+            | Operation::UploadUserImportCsv => Quota::Read,
             Operation::CreateUserImportJob
             | Operation::StartUserImportJob
             | Operation::StopUserImportJob => Quota::Write,

@@ -31,6 +31,7 @@ pub const METHODS: &[&str] = &[
     Operation::ListUserImportJobs.path(),
     Operation::StopUserImportJob.path(),
     Operation::WatchUserImportJob.path(),
+    Operation::UploadUserImportCsv.path(),
     "/grpc.health.v1.Health/Check",
     "/grpc.health.v1.Health/Watch",
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
@@ -94,7 +95,8 @@ job_scoped!(
     StartUserImportJobRequest,
     DescribeUserImportJobRequest,
     StopUserImportJobRequest,
-    WatchUserImportJobRequest
+    WatchUserImportJobRequest,
+    UploadUserImportCsvRequest
 );
 
 /// A request's scope, as [`Scoped`] gives it.
@@ -126,6 +128,7 @@ impl Scope {
             Operation::ListUserImportJobs => scope::<ListUserImportJobsRequest>(payload),
             Operation::StopUserImportJob => scope::<StopUserImportJobRequest>(payload),
             Operation::WatchUserImportJob => scope::<WatchUserImportJobRequest>(payload),
+            Operation::UploadUserImportCsv => scope::<UploadUserImportCsvRequest>(payload),
         }
     }
 }

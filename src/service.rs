@@ -7,15 +7,18 @@
 //! layers around the handler (see `startup`); error statuses come from
 //! `error`.
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use cognito_csv::{CsvCheck, MAX_FILE_BYTES, Problem};
 
 use tokio::{sync::watch, time::Instant};
 use tokio_stream::Stream;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::{Instrument, Span};
 
 use crate::{
-    auth::Caller,
+    auth::{Caller, MessageFailure},
     cognito::{Answered, Cognito, CognitoError},
     error::{ApiError, Target, insert_request_id},
     layers::deadline::CallDeadline,
@@ -26,12 +29,16 @@ use crate::{
         DescribeUserImportJobResponse, GetCsvHeaderRequest, GetCsvHeaderResponse,
         ListUserImportJobsRequest, ListUserImportJobsResponse, Scoped, StartUserImportJobRequest,
         StartUserImportJobResponse, StopUserImportJobRequest, StopUserImportJobResponse,
-        UserImportJob, WatchUserImportJobRequest, WatchUserImportJobResponse,
+        UploadUserImportCsvRequest, UploadUserImportCsvResponse, UserImportJob,
+        UserImportJobStatus, WatchUserImportJobRequest, WatchUserImportJobResponse,
         import_job_service_server::ImportJobService,
     },
     rate_limit::CognitoRates,
     telemetry::{loggable, loggable_text},
-    validation::{CreateRequest, JobId, JobRequest, ListRequest, PoolRequest, UserPoolId},
+    upload::S3Uploads,
+    validation::{
+        CreateRequest, FieldViolation, JobId, JobRequest, ListRequest, PoolRequest, UserPoolId,
+    },
     watch::{PollIntervals, Polls, Seen, TooManyPolls, Watcher, changed, is_final},
 };
 
@@ -44,6 +51,17 @@ pub struct ImportJobs {
     polls: Arc<Polls>,
     /// Turns true when the server drains: watches end, to resume elsewhere.
     draining: Arc<watch::Sender<bool>>,
+    uploads: S3Uploads,
+    /// How long each message of an upload may take to arrive.
+    body_timeout: Duration,
+}
+
+/// What the handler takes from the flags.
+pub struct HandlerSettings {
+    pub polls: PollIntervals,
+    pub max_watched_jobs: usize,
+    /// `--request-body-timeout`, for each message of a streamed request.
+    pub body_timeout: Duration,
 }
 
 /// The stream of a watch's answers.
@@ -60,6 +78,13 @@ impl Call {
     /// Takes the call's message, recording its scope in the call's span
     /// (cut to a loggable length: it is not validated yet).
     fn begin<M: Scoped>(request: Request<M>) -> (Self, M) {
+        let call = Self::of(&request);
+        let message = request.into_inner();
+        record_scope(&message);
+        (call, message)
+    }
+
+    fn of<M>(request: &Request<M>) -> Self {
         let deadline = request.extensions().get::<CallDeadline>().map(|d| d.0);
         // Turns toward Cognito are shared round-robin by caller.
         let caller = request
@@ -67,13 +92,24 @@ impl Call {
             .get::<Caller>()
             .map(ToString::to_string)
             .unwrap_or_default();
-        let message = request.into_inner();
-        let span = Span::current();
-        span.record("user_pool_id", loggable(message.user_pool_id()));
-        if let Some(job_id) = message.job_id() {
-            span.record("job_id", loggable(job_id));
+        Self { deadline, caller }
+    }
+
+    /// The same call, for a second call to Cognito.
+    fn again(&self) -> Self {
+        Self {
+            deadline: self.deadline,
+            caller: self.caller.clone(),
         }
-        (Self { deadline, caller }, message)
+    }
+}
+
+/// Records a request's scope in the call's span.
+fn record_scope(message: &impl Scoped) {
+    let span = Span::current();
+    span.record("user_pool_id", loggable(message.user_pool_id()));
+    if let Some(job_id) = message.job_id() {
+        span.record("job_id", loggable(job_id));
     }
 }
 
@@ -82,15 +118,39 @@ impl ImportJobs {
         cognito: Cognito,
         rates: CognitoRates,
         metrics: Arc<Metrics>,
-        polls: (PollIntervals, usize),
+        settings: HandlerSettings,
     ) -> Self {
         Self {
             cognito,
             rates: Arc::new(rates),
             metrics,
-            polls: Arc::new(Polls::new(polls.0, polls.1)),
+            polls: Arc::new(Polls::new(settings.polls, settings.max_watched_jobs)),
             draining: Arc::new(watch::channel(false).0),
+            uploads: S3Uploads::new(),
+            body_timeout: settings.body_timeout,
         }
+    }
+
+    /// The next message of a streamed request, within the body timeout.
+    async fn next_message<M>(&self, messages: &mut Streaming<M>) -> Result<Option<M>, Status> {
+        match tokio::time::timeout(self.body_timeout, messages.message()).await {
+            Ok(message) => message,
+            Err(_) => Err(ApiError::Message(MessageFailure::TimedOut {
+                limit: self.body_timeout,
+            })
+            .into()),
+        }
+    }
+
+    /// The job, as Cognito describes it now.
+    async fn describe(&self, call: Call, request: &JobRequest) -> Result<UserImportJob, Status> {
+        let target = job_target(Operation::DescribeUserImportJob, request);
+        let describe = request.clone();
+        self.forward(call, target, async move |cognito, region| {
+            cognito.describe_user_import_job(region, &describe).await
+        })
+        .await
+        .map(Response::into_inner)
     }
 
     /// Ends every watch (UNAVAILABLE, SERVICE_DRAINING) and every poll.
@@ -203,6 +263,31 @@ impl ImportJobs {
                 Err(ApiError::Cognito(error, target).into())
             }
         }
+    }
+}
+
+/// An upload's length: at least a byte, at most Cognito's limit for a file.
+fn content_length(length: u64) -> Result<(), Vec<FieldViolation>> {
+    let description = match length {
+        0 => "is required: the file's length in bytes".to_owned(),
+        n if n > MAX_FILE_BYTES => format!(
+            "must be at most {MAX_FILE_BYTES} bytes, Cognito's limit for an import file, got {n}"
+        ),
+        _ => return Ok(()),
+    };
+    Err(vec![FieldViolation {
+        field: "content_length",
+        description,
+        cognito: Vec::new(),
+    }])
+}
+
+/// Where a problem is, as the BadRequest's field names it: "line 3, column
+/// email", or "line 3".
+fn problem_place(problem: &Problem) -> String {
+    match &problem.column {
+        Some(column) => format!("line {}, column {column}", problem.line),
+        None => format!("line {}", problem.line),
     }
 }
 
@@ -348,6 +433,113 @@ impl ImportJobService for ImportJobs {
             cognito.list_user_import_jobs(region, &request).await
         })
         .await
+    }
+
+    async fn upload_user_import_csv(
+        &self,
+        request: Request<Streaming<UploadUserImportCsvRequest>>,
+    ) -> Result<Response<UploadUserImportCsvResponse>, Status> {
+        let call = Call::of(&request);
+        let mut messages = request.into_inner();
+        let first = self
+            .next_message(&mut messages)
+            .await?
+            .ok_or(ApiError::Message(MessageFailure::Malformed))?;
+        if !first.chunk.is_empty() {
+            return Err(ApiError::Message(MessageFailure::Malformed).into());
+        }
+        record_scope(&first);
+        let request = JobRequest::parse(&first.user_pool_id, &first.job_id)
+            .and_then(|request| content_length(first.content_length).map(|()| request))
+            .map_err(ApiError::InvalidRequest)?;
+        let job = self.describe(call.again(), &request).await?;
+        if job.status() != UserImportJobStatus::Created {
+            return Err(ApiError::JobNotCreated {
+                target: job_target(Operation::UploadUserImportCsv, &request),
+                status: job.status().as_str_name().to_owned(),
+            }
+            .into());
+        }
+        let header = {
+            let pool = PoolRequest {
+                user_pool_id: request.user_pool_id.clone(),
+            };
+            let target = pool_target(Operation::GetCsvHeader, &pool.user_pool_id);
+            self.forward(call.again(), target, async move |cognito, region| {
+                cognito.get_csv_header(region, &pool).await
+            })
+            .await?
+            .into_inner()
+            .csv_header
+        };
+
+        let mut check = CsvCheck::new(&header, first.content_length);
+        let mut upload = match first.validate_only {
+            true => None,
+            false => Some(
+                self.uploads
+                    .start(&job.pre_signed_url, first.content_length)
+                    .map_err(ApiError::Upload)?,
+            ),
+        };
+        // The bytes S3 gets lag one chunk behind the checks, so that the
+        // last ones go only once the whole file passed: an upload cut short
+        // of its length stores nothing.
+        let mut held: Option<Bytes> = None;
+        while let Some(message) = self.next_message(&mut messages).await? {
+            let names_again = !message.user_pool_id.is_empty()
+                || !message.job_id.is_empty()
+                || message.content_length != 0
+                || message.validate_only;
+            if names_again {
+                return Err(ApiError::Message(MessageFailure::Malformed).into());
+            }
+            check.feed(&message.chunk);
+            // The rest is still checked, so that every problem is told; it
+            // is no longer sent.
+            if check.has_problems()
+                && let Some(upload) = upload.take()
+            {
+                upload.abort().await;
+            }
+            if let Some(upload) = &mut upload
+                && let Some(ready) = held.replace(Bytes::from(message.chunk))
+            {
+                upload.send(ready).await.map_err(ApiError::Upload)?;
+            }
+        }
+        let report = check.finish();
+        if !report.is_valid() {
+            if let Some(upload) = upload {
+                upload.abort().await;
+            }
+            return Err(ApiError::CsvInvalid {
+                problems: report
+                    .problems
+                    .iter()
+                    .map(|problem| (problem_place(problem), problem.description.clone()))
+                    .collect(),
+                more: report.more_problems,
+            }
+            .into());
+        }
+        let uploaded = !first.validate_only;
+        if let Some(mut upload) = upload {
+            if let Some(last) = held {
+                upload.send(last).await.map_err(ApiError::Upload)?;
+            }
+            upload.finish().await.map_err(ApiError::Upload)?;
+        }
+        let job = match uploaded {
+            true => self.describe(call, &request).await?,
+            false => job,
+        };
+        Ok(Response::new(UploadUserImportCsvResponse {
+            bytes: report.bytes,
+            rows: report.rows,
+            uploaded,
+            user_import_job: Some(job),
+        }))
     }
 
     type WatchUserImportJobStream = Watching;

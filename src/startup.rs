@@ -30,10 +30,15 @@ use crate::{
     proto::{self, import_job_service_server::ImportJobServiceServer},
     rate_limit::{CognitoRates, RateSettings},
     reload::{self, LoadError, Reloadable},
-    service::ImportJobs,
+    service::{HandlerSettings, ImportJobs},
     tls::{Tls, TlsFiles},
     watch::PollIntervals,
 };
+
+/// The largest chunk of an upload's file: a message of UploadUserImportCsv
+/// after the first (whose scope the authorization layer reads, within
+/// `--max-request-bytes`).
+pub const MAX_UPLOAD_CHUNK_BYTES: usize = 1024 * 1024;
 
 /// Why the service could not start.
 #[derive(Debug)]
@@ -163,15 +168,16 @@ impl Application {
                     cognito,
                     rates,
                     Arc::clone(&metrics),
-                    (
-                        PollIntervals {
+                    HandlerSettings {
+                        polls: PollIntervals {
                             first: limits.watch_poll_interval,
                             longest: limits
                                 .watch_poll_max_interval
                                 .max(limits.watch_poll_interval),
                         },
-                        limits.max_watched_jobs as usize,
-                    ),
+                        max_watched_jobs: limits.max_watched_jobs as usize,
+                        body_timeout: limits.request_body_timeout,
+                    },
                 ),
                 authorizer: Arc::new(authorizer),
                 audit: Arc::new(AuditTrail::new(settings.log.audit_summary_window)),
@@ -350,9 +356,11 @@ pub async fn serve(
         .add_service(health_service.max_decoding_message_size(max_message))
         .add_service(reflection_v1().max_decoding_message_size(max_message))
         .add_service(reflection_v1alpha().max_decoding_message_size(max_message))
+        // A unary request is bounded by the authorization layer, which reads
+        // it whole; an upload's chunks by this.
         .add_service(
             ImportJobServiceServer::new(service.import_jobs.clone())
-                .max_decoding_message_size(max_message),
+                .max_decoding_message_size(max_message.max(MAX_UPLOAD_CHUNK_BYTES)),
         );
     let mut server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send + '_>> =
         match service.tls {

@@ -14,9 +14,11 @@ use std::{
     time::Duration,
 };
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::StreamExt;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
@@ -138,13 +140,26 @@ async fn authorize(
     };
 
     let (request, scope) = if let Some(operation) = Operation::from_path(&path) {
-        let read = read_scope(
-            request,
-            operation,
-            layer.max_message_bytes,
-            layer.body_timeout,
-        )
-        .await;
+        let read = match operation.streams_request() {
+            true => {
+                read_first_scope(
+                    request,
+                    operation,
+                    layer.max_message_bytes,
+                    layer.body_timeout,
+                )
+                .await
+            }
+            false => {
+                read_scope(
+                    request,
+                    operation,
+                    layer.max_message_bytes,
+                    layer.body_timeout,
+                )
+                .await
+            }
+        };
         match read {
             Ok((request, scope)) => (request, Some(scope)),
             Err(failure) => {
@@ -240,6 +255,63 @@ async fn read_scope(
         Request::from_parts(parts, Body::new(Full::new(bytes))),
         scope,
     ))
+}
+
+/// Reads a streamed request's first message within `timeout` (at most
+/// `max_message_bytes`), decodes it as `operation`'s request for its scope,
+/// and hands tonic the body whole: the bytes read, then the rest as it
+/// comes. Only the first message names the scope; the handler refuses any
+/// later one that names another.
+async fn read_first_scope(
+    request: Request<Body>,
+    operation: Operation,
+    max_message_bytes: usize,
+    timeout: Duration,
+) -> Result<(Request<Body>, Scope), MessageFailure> {
+    let (parts, mut body) = request.into_parts();
+    let mut head = BytesMut::new();
+    let read = async {
+        loop {
+            if let Some(length) = message_length(&head) {
+                if length > max_message_bytes {
+                    return Err(MessageFailure::TooLarge {
+                        limit: max_message_bytes,
+                    });
+                }
+                if head.len() >= 5 + length {
+                    return Ok(length);
+                }
+            }
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        head.extend_from_slice(&data);
+                    }
+                }
+                Some(Err(_)) | None => return Err(MessageFailure::Malformed),
+            }
+        }
+    };
+    let length = tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_elapsed| MessageFailure::TimedOut { limit: timeout })??;
+    let head = head.freeze();
+    let scope = (head[0] == 0)
+        .then(|| head.slice(5..5 + length))
+        .and_then(|payload| Scope::decode(operation, payload).ok())
+        .ok_or(MessageFailure::Malformed)?;
+    let body = futures_util::stream::once(async move { Ok(Frame::data(head)) })
+        .chain(http_body_util::BodyStream::new(body));
+    Ok((
+        Request::from_parts(parts, Body::new(StreamBody::new(body))),
+        scope,
+    ))
+}
+
+/// A gRPC message's length, once its 5-byte prefix is in.
+fn message_length(head: &[u8]) -> Option<usize> {
+    let prefix: [u8; 4] = head.get(1..5)?.try_into().ok()?;
+    Some(u32::from_be_bytes(prefix) as usize)
 }
 
 /// The payload of a single uncompressed gRPC length-prefixed message.

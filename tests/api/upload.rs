@@ -1,0 +1,327 @@
+//! UploadUserImportCsv: the file checked as it streams, problems named by
+//! line and column, nothing uploaded unless the whole file passed.
+
+use futures_util::StreamExt;
+use import_job_service::{
+    emulator::{DEMO_POOL, JobStatus, STANDARD_CSV_HEADER},
+    proto::{UploadUserImportCsvRequest, UploadUserImportCsvResponse, UserImportJobStatus},
+};
+use tonic::{Code, Status};
+
+use crate::helpers::{TestApp, details, spawn_app};
+
+const SERVICE: &str = "importjob.v1.ImportJobService";
+
+/// A file of `users` valid users for a pool with the standard attributes.
+pub fn good_csv(users: usize) -> String {
+    let mut csv = STANDARD_CSV_HEADER.join(",");
+    csv.push('\n');
+    for n in 0..users {
+        let row: Vec<String> = STANDARD_CSV_HEADER
+            .iter()
+            .map(|column| match *column {
+                "cognito:username" => format!("user{n}"),
+                "email" => format!("user{n}@example.com"),
+                "email_verified" => "true".to_owned(),
+                "phone_number_verified" | "cognito:mfa_enabled" => "false".to_owned(),
+                "name" => format!("User {n}"),
+                _ => String::new(),
+            })
+            .collect();
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    csv
+}
+
+/// Uploads `file` for `job` in chunks of `chunk` bytes.
+pub async fn upload(
+    app: &TestApp,
+    job: &str,
+    file: &[u8],
+    chunk: usize,
+    validate_only: bool,
+) -> Result<UploadUserImportCsvResponse, Status> {
+    let mut messages = vec![UploadUserImportCsvRequest {
+        user_pool_id: DEMO_POOL.to_owned(),
+        job_id: job.to_owned(),
+        content_length: file.len() as u64,
+        validate_only,
+        chunk: Vec::new(),
+    }];
+    messages.extend(file.chunks(chunk).map(|bytes| UploadUserImportCsvRequest {
+        chunk: bytes.to_vec(),
+        ..Default::default()
+    }));
+    app.client
+        .clone()
+        .upload_user_import_csv(tokio_stream::iter(messages))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test]
+async fn a_good_file_passes_validation_and_nothing_is_uploaded() {
+    let app = spawn_app().await;
+    let job = app.job_in(DEMO_POOL, JobStatus::Created).job_id;
+    let file = good_csv(25);
+    let answer = upload(&app, &job, file.as_bytes(), 100, true)
+        .await
+        .unwrap();
+    assert_eq!(answer.bytes, file.len() as u64);
+    assert_eq!(answer.rows, 25);
+    assert!(!answer.uploaded);
+    assert_eq!(
+        answer.user_import_job.unwrap().status(),
+        UserImportJobStatus::Created
+    );
+}
+
+#[tokio::test]
+async fn every_problem_is_named_by_line_and_column() {
+    let app = spawn_app().await;
+    let job = app.job_in(DEMO_POOL, JobStatus::Created).job_id;
+    let mut file = good_csv(3);
+    // Line 5: a user whose email_verified is neither true nor false, and
+    // line 6: the username of line 2 again.
+    let bad = good_csv(1)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .replace(",true,", ",yes,")
+        .replace("user0", "user9");
+    file.push_str(&bad);
+    file.push('\n');
+    file.push_str(good_csv(1).lines().nth(1).unwrap());
+    file.push('\n');
+    for validate_only in [true, false] {
+        let status = upload(&app, &job, file.as_bytes(), 7, validate_only)
+            .await
+            .unwrap_err();
+        let problems = details(&status, Code::InvalidArgument, "CSV_INVALID", SERVICE);
+        let places: Vec<_> = problems
+            .bad_request()
+            .unwrap()
+            .field_violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .collect();
+        for place in [
+            "line 5, column email_verified: ",
+            "line 6, column cognito:username: ",
+        ] {
+            assert!(
+                places.iter().any(|p| p.starts_with(place)),
+                "{place} in {places:?}"
+            );
+        }
+    }
+    let held = app.emulator.job(DEMO_POOL, &job).unwrap();
+    assert_eq!(held.status, "Created", "nothing was uploaded or started");
+}
+
+#[tokio::test]
+async fn only_a_created_job_takes_a_file_and_the_stream_names_it_once() {
+    let app = spawn_app().await;
+    let running = app.job_in(DEMO_POOL, JobStatus::InProgress).job_id;
+    let status = upload(&app, &running, good_csv(1).as_bytes(), 64, true)
+        .await
+        .unwrap_err();
+    details(
+        &status,
+        Code::FailedPrecondition,
+        "JOB_NOT_CREATED",
+        SERVICE,
+    );
+
+    let created = app.job_in(DEMO_POOL, JobStatus::Created).job_id;
+    let empty = upload(&app, &created, b"", 64, true).await.unwrap_err();
+    let bad = details(&empty, Code::InvalidArgument, "INVALID_REQUEST", SERVICE);
+    assert_eq!(
+        bad.bad_request().unwrap().field_violations[0].field,
+        "content_length"
+    );
+
+    let messages = vec![
+        UploadUserImportCsvRequest {
+            user_pool_id: DEMO_POOL.to_owned(),
+            job_id: created.clone(),
+            content_length: 10,
+            validate_only: true,
+            chunk: Vec::new(),
+        },
+        UploadUserImportCsvRequest {
+            user_pool_id: DEMO_POOL.to_owned(),
+            job_id: "import-another".to_owned(),
+            ..Default::default()
+        },
+    ];
+    let again = app
+        .client
+        .clone()
+        .upload_user_import_csv(tokio_stream::iter(messages))
+        .await
+        .unwrap_err();
+    details(&again, Code::InvalidArgument, "MESSAGE_MALFORMED", SERVICE);
+}
+
+/// The first message is read within the body timeout and the message limit,
+/// as a unary request is; each later one must come within the body timeout
+/// too, so a trickle cannot hold the call's places.
+#[tokio::test]
+async fn the_first_message_and_each_chunk_are_bounded_in_size_and_time() {
+    let app = crate::helpers::spawn_app_with(&["--request-body-timeout", "200ms"]).await;
+    let job = app.job_in(DEMO_POOL, JobStatus::Created).job_id;
+    let first = |pool: String| UploadUserImportCsvRequest {
+        user_pool_id: pool,
+        job_id: job.clone(),
+        content_length: 10,
+        validate_only: true,
+        chunk: Vec::new(),
+    };
+
+    let huge = first("x".repeat(5000));
+    let status = app
+        .client
+        .clone()
+        .upload_user_import_csv(tokio_stream::iter([huge]))
+        .await
+        .unwrap_err();
+    details(
+        &status,
+        Code::ResourceExhausted,
+        "MESSAGE_TOO_LARGE",
+        SERVICE,
+    );
+
+    for pause_after in [0, 1] {
+        let messages = futures_util::stream::unfold(0, {
+            let first = first(DEMO_POOL.to_owned());
+            move |sent| {
+                let first = first.clone();
+                async move {
+                    if sent == pause_after {
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    }
+                    let message = match sent {
+                        0 => first,
+                        _ => UploadUserImportCsvRequest {
+                            chunk: b"a,b\n".to_vec(),
+                            ..Default::default()
+                        },
+                    };
+                    Some((message, sent + 1))
+                }
+            }
+        });
+        let status = app
+            .client
+            .clone()
+            .upload_user_import_csv(messages)
+            .await
+            .unwrap_err();
+        details(
+            &status,
+            Code::DeadlineExceeded,
+            "REQUEST_BODY_TIMEOUT",
+            SERVICE,
+        );
+    }
+}
+
+/// A file at Cognito's limit (100 MB, 500,000 users less a few) streams
+/// through the checks with the service's memory flat: what it holds is a
+/// chunk, a row and the usernames' hashes, not the file. The peak is
+/// printed; the bound leaves room for the rest of this test binary, whose
+/// tests run at once in the same process.
+#[tokio::test]
+async fn a_file_at_cognitos_limit_streams_in_flat_memory() {
+    const USERS: usize = 499_000;
+    const FILE: u64 = cognito_csv::MAX_FILE_BYTES;
+    let app = spawn_app().await;
+    let job = app.job_in(DEMO_POOL, JobStatus::Created).job_id;
+    let header = format!("{}\n", STANDARD_CSV_HEADER.join(","));
+    let row = |n: usize, width: usize| {
+        let columns: Vec<String> = STANDARD_CSV_HEADER
+            .iter()
+            .map(|column| match *column {
+                "cognito:username" => format!("u{n:07}"),
+                "email" => format!("u{n:07}@example.com"),
+                "email_verified" => "true".to_owned(),
+                "phone_number_verified" | "cognito:mfa_enabled" => "false".to_owned(),
+                _ => String::new(),
+            })
+            .collect();
+        let mut line = columns.join(",");
+        // The name pads every row to `width` bytes, newline included.
+        let pad = width - line.len() - 1;
+        line.insert_str(0, &"n".repeat(pad));
+        line.push('\n');
+        line
+    };
+    // Rows of `width` bytes, the first `extra` one byte longer, fill the
+    // file exactly.
+    let width = (FILE as usize - header.len()) / USERS;
+    let extra = (FILE as usize - header.len()) % USERS;
+    // Rows are made as the stream is read, a chunk of 1000 at a time.
+    let chunks = futures_util::stream::unfold(0, move |first_row| {
+        let header = header.clone();
+        async move {
+            (first_row < USERS).then(|| {
+                let mut chunk = if first_row == 0 {
+                    header
+                } else {
+                    String::new()
+                };
+                for n in first_row..(first_row + 1000).min(USERS) {
+                    chunk.push_str(&row(n, width + usize::from(n < extra)));
+                }
+                let message = UploadUserImportCsvRequest {
+                    chunk: chunk.into_bytes(),
+                    ..Default::default()
+                };
+                (message, first_row + 1000)
+            })
+        }
+    });
+    let first = UploadUserImportCsvRequest {
+        user_pool_id: DEMO_POOL.to_owned(),
+        job_id: job,
+        content_length: FILE,
+        validate_only: true,
+        chunk: Vec::new(),
+    };
+    let before = crate::helpers::resident_bytes("self");
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
+    let sampler = tokio::spawn({
+        let peak = std::sync::Arc::clone(&peak);
+        async move {
+            loop {
+                let now = crate::helpers::resident_bytes("self");
+                peak.fetch_max(now, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    });
+    let answer = app
+        .client
+        .clone()
+        .upload_user_import_csv(futures_util::stream::iter([first]).chain(chunks))
+        .await
+        .unwrap()
+        .into_inner();
+    sampler.abort();
+    assert_eq!(answer.bytes, FILE);
+    assert_eq!(answer.rows, USERS as u64);
+    let grown = peak
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(before);
+    eprintln!(
+        "a {FILE}-byte file of {USERS} users checked; resident memory grew by at most {:.1} MiB",
+        grown as f64 / (1024.0 * 1024.0)
+    );
+    assert!(
+        grown < 48 * 1024 * 1024,
+        "grew by {grown} bytes for a {FILE}-byte file"
+    );
+}
