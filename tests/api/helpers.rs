@@ -259,7 +259,9 @@ impl TestApp {
             "import-{}",
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
-        let job = Job::in_status(user_pool_id, &id, status);
+        let mut job = Job::in_status(user_pool_id, &id, status);
+        // Its file goes to the emulator, as a created job's does.
+        job.pre_signed_url = self.emulator.pre_signed_url(user_pool_id, &id);
         self.emulator.put_job(job.clone());
         job
     }

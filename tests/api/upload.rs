@@ -325,3 +325,123 @@ async fn a_file_at_cognitos_limit_streams_in_flat_memory() {
         "grew by {grown} bytes for a {FILE}-byte file"
     );
 }
+
+/// A good file goes to the job's pre-signed URL, and the job, started,
+/// imports its users: the counts come from the file, end to end.
+#[tokio::test]
+async fn a_good_file_imports_end_to_end_with_its_counts() {
+    let app = spawn_app().await;
+    app.emulator
+        .set_timings(import_job_service::emulator::Timings {
+            pending: std::time::Duration::from_millis(50),
+            in_progress: std::time::Duration::from_millis(50),
+            ..Default::default()
+        });
+    let job = app.job_in(DEMO_POOL, JobStatus::Created).job_id;
+    let file = good_csv(40);
+    let answer = upload(&app, &job, file.as_bytes(), 333, false)
+        .await
+        .unwrap();
+    assert!(answer.uploaded);
+    assert_eq!(answer.rows, 40);
+    let stored = app
+        .emulator
+        .upload(DEMO_POOL, &job)
+        .expect("S3 stored the file");
+    assert_eq!(stored.bytes, file.len() as u64);
+
+    app.client
+        .clone()
+        .start_user_import_job(import_job_service::proto::StartUserImportJobRequest {
+            user_pool_id: DEMO_POOL.to_owned(),
+            job_id: job.clone(),
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let done = app.describe_job(DEMO_POOL, &job).await;
+    assert_eq!(done.status(), UserImportJobStatus::Succeeded);
+    assert_eq!(
+        (done.imported_users, done.skipped_users, done.failed_users),
+        (40, 0, 0)
+    );
+}
+
+/// An upload whose caller goes away mid-file stores nothing: the service's
+/// PUT ends short of its length, which S3 does not keep.
+#[tokio::test]
+async fn an_upload_cut_off_mid_stream_stores_nothing() {
+    let app = spawn_app().await;
+    let job = app.job_in(DEMO_POOL, JobStatus::Created).job_id;
+    let file = good_csv(2000);
+    let half = file.len() / 2;
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let mut client = app.client.clone();
+    let call = tokio::spawn(async move {
+        client
+            .upload_user_import_csv(tokio_stream::wrappers::ReceiverStream::new(receiver))
+            .await
+    });
+    sender
+        .send(UploadUserImportCsvRequest {
+            user_pool_id: DEMO_POOL.to_owned(),
+            job_id: job.clone(),
+            content_length: file.len() as u64,
+            validate_only: false,
+            chunk: Vec::new(),
+        })
+        .await
+        .unwrap();
+    for bytes in file.as_bytes()[..half].chunks(4096) {
+        sender
+            .send(UploadUserImportCsvRequest {
+                chunk: bytes.to_vec(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    // Half the file is through the service; then the caller goes away.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    call.abort();
+    drop(sender);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        app.emulator.upload(DEMO_POOL, &job),
+        None,
+        "nothing was stored"
+    );
+    assert_eq!(app.emulator.job(DEMO_POOL, &job).unwrap().status, "Created");
+}
+
+/// S3 refusing the upload (here, a URL that expired) is
+/// FAILED_PRECONDITION with S3's error code, and the URL, a secret, is in
+/// neither the answer nor the logs.
+#[tokio::test]
+async fn s3_refusing_the_upload_is_a_failed_precondition_that_names_no_url() {
+    let app = spawn_app().await;
+    let mut job = app.job_in(DEMO_POOL, JobStatus::Created);
+    let date = job.pre_signed_url.split("X-Amz-Date=").nth(1).unwrap()[..16].to_owned();
+    job.pre_signed_url = job.pre_signed_url.replace(&date, "20200101T000000Z");
+    app.emulator.put_job(job.clone());
+
+    let status = upload(&app, &job.job_id, good_csv(3).as_bytes(), 64, false)
+        .await
+        .unwrap_err();
+    let refused = details(
+        &status,
+        Code::FailedPrecondition,
+        "S3_REFUSED_UPLOAD",
+        SERVICE,
+    );
+    let info = refused.error_info().unwrap();
+    assert_eq!(info.metadata["s3ErrorCode"], "AccessDenied");
+    assert_eq!(info.metadata["httpStatus"], "403");
+    let signature = job.pre_signed_url.split("X-Amz-Signature=").nth(1).unwrap();
+    let logs = crate::helpers::LOGS.text();
+    for secret in [job.pre_signed_url.as_str(), signature] {
+        assert!(!status.message().contains(secret));
+        assert!(!logs.contains(secret), "the URL reached the logs");
+    }
+    assert_eq!(app.emulator.upload(DEMO_POOL, &job.job_id), None);
+}

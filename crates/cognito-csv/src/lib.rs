@@ -42,6 +42,18 @@
 //! attributes and auto-verified ones, its MFA setting, its usernames, and
 //! the format of each attribute's value.
 //!
+//! # Rows
+//!
+//! A problem belongs to the user's row it was found in (its bytes, or the
+//! rules on its values), or else to the file: the header and what comes
+//! before it, a byte order mark, the file's length against what was
+//! declared and [`MAX_FILE_BYTES`]. The report counts the rows with at least
+//! one problem ([`Report::failed_rows`]) and the file's own problems
+//! ([`Report::file_problems`]); [`CsvCheck::feed_rows`] and
+//! [`CsvCheck::finish_rows`] also hand over each user's row as it ends
+//! ([`UserRow`]: its line, its username, whether it passed), for a caller
+//! that does something with each user, as an emulator importing them does.
+//!
 //! # Memory
 //!
 //! Whatever the input, a checker holds the chunk it is given (borrowed, not
@@ -94,6 +106,47 @@ pub struct CsvCheck {
     rows: Rows,
     rules: Rules,
     problems: Problems,
+    tally: Tally,
+}
+
+/// Which problems were found in users' rows.
+#[derive(Default)]
+struct Tally {
+    /// The problems found before the current row, and the file's own found
+    /// since: what is past it when a row ends was found in that row.
+    mark: u64,
+    failed_rows: u64,
+    in_rows: u64,
+}
+
+impl Tally {
+    /// Checks a row that ended, and hands it over if it is a user's.
+    fn row(
+        &mut self,
+        rules: &mut Rules,
+        row: &rows::Row<'_>,
+        problems: &mut Problems,
+        on_row: &mut dyn FnMut(UserRow<'_>),
+    ) {
+        let read = rules.row(row, problems);
+        let found = problems.total() - self.mark;
+        self.mark = problems.total();
+        if let rules::Read::User { username } = read {
+            self.in_rows += found;
+            self.failed_rows += u64::from(found > 0);
+            on_row(UserRow {
+                line: row.line,
+                username,
+                passed: found == 0,
+            });
+        }
+    }
+
+    /// Counts the problems found since `before` as the file's, not the
+    /// current row's.
+    fn file_problems_since(&mut self, before: u64, problems: &Problems) {
+        self.mark += problems.total() - before;
+    }
 }
 
 /// The verdict on a file.
@@ -103,10 +156,29 @@ pub struct Report {
     pub bytes: u64,
     /// The rows after the header.
     pub rows: u64,
+    /// The rows after the header with at least one problem.
+    pub failed_rows: u64,
+    /// The problems in no user's row: the file's own (see the crate doc).
+    pub file_problems: u64,
     /// The first [`MAX_PROBLEMS`] problems, in the order found.
     pub problems: Vec<Problem>,
     /// The problems found past those.
     pub more_problems: u64,
+}
+
+/// One user's row, once checked: what [`CsvCheck::feed_rows`] hands over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserRow<'a> {
+    /// The row's first physical line.
+    pub line: u64,
+    /// Its `cognito:username` as Cognito reads it (without the white space
+    /// around it), if the row was read that far: not when it has the wrong
+    /// number of fields or is longer than Cognito takes, nor when the value
+    /// is not UTF-8 or the header has no such column.
+    pub username: Option<&'a str>,
+    /// No problem was found in the row: Cognito would import its user, as
+    /// far as the checker can tell.
+    pub passed: bool,
 }
 
 impl Report {
@@ -131,6 +203,7 @@ impl CsvCheck {
             rows: Rows::new(),
             rules: Rules::new(header),
             problems: Problems::default(),
+            tally: Tally::default(),
         };
         if declared_len > MAX_FILE_BYTES {
             check.past_max = true;
@@ -148,7 +221,18 @@ impl CsvCheck {
 
     /// Feeds the next chunk; problems found so far are kept (at most
     /// [`MAX_PROBLEMS`] listed, the rest counted).
-    pub fn feed(&mut self, mut chunk: &[u8]) {
+    pub fn feed(&mut self, chunk: &[u8]) {
+        self.feed_rows(chunk, &mut |_| {});
+    }
+
+    /// Ends the input; the verdict.
+    pub fn finish(self) -> Report {
+        self.finish_rows(&mut |_| {})
+    }
+
+    /// [`CsvCheck::feed`], handing each user's row that ends in the chunk to
+    /// `on_row`.
+    pub fn feed_rows(&mut self, mut chunk: &[u8], on_row: &mut dyn FnMut(UserRow<'_>)) {
         while !chunk.is_empty() {
             // A chunk that passes a limit is read in two, so that the problem
             // comes where the limit is passed, whatever the chunks.
@@ -160,23 +244,27 @@ impl CsvCheck {
             let (piece, rest) = chunk
                 .split_at(usize::try_from(room).map_or(chunk.len(), |room| room.min(chunk.len())));
             self.bytes += piece.len() as u64;
-            self.take(piece);
+            self.take(piece, on_row);
             chunk = rest;
         }
     }
 
-    /// Ends the input; the verdict.
-    pub fn finish(mut self) -> Report {
+    /// [`CsvCheck::finish`], handing the last user's row, if no line break
+    /// ended it, to `on_row`.
+    pub fn finish_rows(mut self, on_row: &mut dyn FnMut(UserRow<'_>)) -> Report {
         if !self.started {
-            self.begin();
+            self.begin(on_row);
         }
         let Self {
             rows,
             rules,
             problems,
+            tally,
             ..
         } = &mut self;
-        rows.finish(problems, &mut |row, problems| rules.row(row, problems));
+        rows.finish(problems, &mut |row, problems| {
+            tally.row(rules, row, problems, on_row)
+        });
         if !self.rules.has_header() {
             self.problems.push(
                 1,
@@ -197,6 +285,8 @@ impl CsvCheck {
         Report {
             bytes: self.bytes,
             rows: self.rules.users(),
+            failed_rows: self.tally.failed_rows,
+            file_problems: self.problems.total() - self.tally.in_rows,
             problems: self.problems.listed,
             more_problems: self.problems.more,
         }
@@ -232,6 +322,7 @@ impl CsvCheck {
     }
 
     fn report_limits(&mut self) {
+        let before = self.problems.total();
         let line = self.rows.line();
         if !self.past_declared && self.bytes >= self.declared_len {
             self.past_declared = true;
@@ -252,9 +343,10 @@ impl CsvCheck {
                 format_args!("the file is longer than Cognito takes ({MAX_FILE_BYTES} bytes)"),
             );
         }
+        self.tally.file_problems_since(before, &self.problems);
     }
 
-    fn take(&mut self, mut piece: &[u8]) {
+    fn take(&mut self, mut piece: &[u8], on_row: &mut dyn FnMut(UserRow<'_>)) {
         if !self.started {
             while self.start_len < BOM.len() && !piece.is_empty() {
                 self.start[self.start_len] = piece[0];
@@ -267,14 +359,14 @@ impl CsvCheck {
             if self.start_len < BOM.len() && self.start[..self.start_len] == BOM[..self.start_len] {
                 return; // a BOM, perhaps: the next chunk says
             }
-            self.begin();
+            self.begin(on_row);
         }
-        self.read(piece);
+        self.read(piece, on_row);
     }
 
     /// Reads the file's first bytes, once they are known: a BOM is reported
     /// and skipped, anything else read.
-    fn begin(&mut self) {
+    fn begin(&mut self, on_row: &mut dyn FnMut(UserRow<'_>)) {
         self.started = true;
         let start = self.start;
         let start = &start[..self.start_len];
@@ -285,19 +377,20 @@ impl CsvCheck {
                 "the file begins with a byte order mark: Cognito takes UTF-8 without one",
             );
         } else {
-            self.read(start);
+            self.read(start, on_row);
         }
     }
 
-    fn read(&mut self, bytes: &[u8]) {
+    fn read(&mut self, bytes: &[u8], on_row: &mut dyn FnMut(UserRow<'_>)) {
         let Self {
             rows,
             rules,
             problems,
+            tally,
             ..
         } = self;
         rows.read(bytes, problems, &mut |row, problems| {
-            rules.row(row, problems)
+            tally.row(rules, row, problems, on_row)
         });
     }
 }

@@ -53,4 +53,9 @@ impl Problems {
             self.more += 1;
         }
     }
+
+    /// Every problem found so far, listed or counted.
+    pub fn total(&self) -> u64 {
+        self.listed.len() as u64 + self.more
+    }
 }

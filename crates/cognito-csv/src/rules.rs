@@ -68,6 +68,16 @@ struct Header {
     says_verified: bool,
 }
 
+/// What a row was read as.
+pub(crate) enum Read<'r> {
+    Header,
+    /// A user's row, with its username as Cognito reads it, if the row was
+    /// read that far.
+    User {
+        username: Option<&'r str>,
+    },
+}
+
 pub(crate) struct Rules {
     /// The pool's header, as GetCSVHeader answers it.
     pool: Vec<String>,
@@ -105,7 +115,7 @@ impl Rules {
         self.usernames.capacity()
     }
 
-    pub fn row(&mut self, row: &Row<'_>, problems: &mut Problems) {
+    pub fn row<'r>(&mut self, row: &Row<'r>, problems: &mut Problems) -> Read<'r> {
         if row.too_long {
             problems.push(
                 row.line,
@@ -114,8 +124,13 @@ impl Rules {
             );
         }
         match &self.header {
-            None => self.header = Some(self.read_header(row, problems)),
-            Some(_) => self.user(row, problems),
+            None => {
+                self.header = Some(self.read_header(row, problems));
+                Read::Header
+            }
+            Some(_) => Read::User {
+                username: self.user(row, problems),
+            },
         }
     }
 
@@ -186,8 +201,9 @@ impl Rules {
         header
     }
 
-    fn user(&mut self, row: &Row<'_>, problems: &mut Problems) {
-        let Some(header) = &self.header else { return };
+    /// Checks a user's row; its username, if it was read.
+    fn user<'r>(&mut self, row: &Row<'r>, problems: &mut Problems) -> Option<&'r str> {
+        let header = self.header.as_ref()?;
         self.users += 1;
         if self.users == MAX_ROWS + 1 {
             problems.push(
@@ -209,14 +225,15 @@ impl Rules {
                     count_fields(header.fields)
                 ),
             );
-            return;
+            return None;
         }
         // The fields past the cut are lost: what was kept is checked no
         // further, its row refused already.
         if row.too_long {
-            return;
+            return None;
         }
         let mut user = User::default();
+        let mut username = None;
         for (index, (field, line)) in row.kept().enumerate() {
             let Some(&column) = header.columns.get(index) else {
                 break;
@@ -246,6 +263,7 @@ impl Rules {
             }
             match column.role {
                 Role::Username => {
+                    username = Some(value);
                     if value.is_empty() {
                         problems.push(line, Some(name), "empty: every user needs a username");
                     } else if value.contains([' ', '\t']) {
@@ -284,6 +302,7 @@ impl Rules {
             }
         }
         user.check(header.says_verified, row.line, problems);
+        username
     }
 }
 

@@ -156,6 +156,7 @@ fn the_header_holds_every_column_of_the_pool_once_and_no_other() {
         ]
     );
     assert_eq!(report.rows, 0);
+    assert_eq!((report.failed_rows, report.file_problems), (0, 3));
 }
 
 #[test]
@@ -888,4 +889,112 @@ fn a_check_can_be_held_across_an_await() {
     fn sendable<T: Send + 'static>() {}
     sendable::<CsvCheck>();
     sendable::<Report>();
+}
+
+/// Each user's row as handed over (line, username, passed), and the report,
+/// fed in chunks of `chunk`.
+fn users_of(
+    input: &[u8],
+    declared: u64,
+    chunk: usize,
+) -> (Vec<(u64, Option<String>, bool)>, Report) {
+    let mut users = Vec::new();
+    let mut on_row = |row: UserRow<'_>| {
+        users.push((row.line, row.username.map(str::to_owned), row.passed));
+    };
+    let mut check = CsvCheck::new(&pool(), declared);
+    for piece in input.chunks(chunk.max(1)) {
+        check.feed_rows(piece, &mut on_row);
+    }
+    let report = check.finish_rows(&mut on_row);
+    (users, report)
+}
+
+#[test]
+fn each_users_row_is_handed_over_with_its_username_and_whether_it_passed() {
+    let input = lines(&[
+        header(),
+        user("a"),
+        user("b").replace(",true,", ",yes,"),
+        user(" c "),
+        format!("{},extra", user("d")),
+        user("a"),
+    ]) + &user("e");
+    // A username is read without the spaces around it; the last row has no
+    // line break.
+    let expected = vec![
+        (2, Some("a".to_owned()), true),
+        (3, Some("b".to_owned()), false),
+        (4, Some("c".to_owned()), true),
+        (5, None, false),
+        (6, Some("a".to_owned()), false),
+        (7, Some("e".to_owned()), true),
+    ];
+    for chunk in [1, 2, 7, 64, input.len()] {
+        let (users, report) = users_of(input.as_bytes(), input.len() as u64, chunk);
+        assert_eq!(users, expected, "fed in chunks of {chunk}");
+        assert_eq!(report.rows, 6);
+        assert_eq!(report.failed_rows, 3);
+        assert_eq!(report.file_problems, 0);
+        assert_eq!(report, check(&input));
+    }
+}
+
+#[test]
+fn a_row_with_several_problems_fails_once_and_the_file_keeps_its_own() {
+    let bad = row(&[
+        ("cognito:username", "a b"),
+        ("email_verified", "true"),
+        ("cognito:mfa_enabled", ""),
+    ]);
+    let input = lines(&[header(), bad, user("ok")]);
+    let report = check(&input);
+    assert_eq!(report.problems.len(), 3);
+    assert_eq!((report.failed_rows, report.file_problems), (1, 0));
+
+    // A BOM, a column missing from the header, and the file shorter than
+    // declared are the file's; the rows are checked as usual.
+    let columns: Vec<&str> = POOL.iter().copied().filter(|&c| c != "gender").collect();
+    let mut input = format!("\u{FEFF}{}\n", columns.join(","));
+    let values: Vec<&str> = columns
+        .iter()
+        .map(|&column| match column {
+            "cognito:username" => "x",
+            "email" => "x@example.com",
+            "email_verified" => "true",
+            "cognito:mfa_enabled" => "false",
+            _ => "",
+        })
+        .collect();
+    input.push_str(&format!("{}\n", values.join(",")));
+    let (users, report) = users_of(input.as_bytes(), input.len() as u64 + 10, 5);
+    assert_eq!(users, [(2, Some("x".to_owned()), true)]);
+    assert_eq!(
+        (report.failed_rows, report.file_problems),
+        (0, 3),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn the_file_past_its_declared_length_is_the_files_problem_not_the_rows() {
+    let input = lines(&[header(), user("a"), user("b")]);
+    // The limit falls within the second user's row.
+    let declared = input.len() as u64 - 10;
+    let whole = run(&pool(), input.as_bytes(), declared, input.len());
+    assert_eq!(whole.problems.len(), 1, "{whole:?}");
+    assert_eq!((whole.failed_rows, whole.file_problems), (0, 1));
+    let (users, by_byte) = users_of(input.as_bytes(), declared, 1);
+    assert_eq!(by_byte, whole);
+    assert!(users.iter().all(|(_, _, passed)| *passed));
+}
+
+#[test]
+fn a_file_wrong_on_every_row_counts_every_row_with_its_problems_capped() {
+    let mut input = vec![header()];
+    input.extend((0..300).map(|i| user(&format!("u{i}")).replace(",true,", ",no,")));
+    let report = check(&lines(&input));
+    assert_eq!(report.problems.len(), MAX_PROBLEMS);
+    assert_eq!(report.failed_rows, 300);
+    assert_eq!(report.file_problems, 0);
 }

@@ -1,6 +1,6 @@
 //! What tests and benchmarks steer the emulator with: faults, timings,
-//! limits, pools and jobs, the calls it received, its connections. The
-//! server uses none of it.
+//! limits, pools, their users and jobs, the uploads it stored, the calls it
+//! received, its connections. The server uses none of it.
 
 use std::{
     sync::{Arc, atomic::Ordering},
@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::{
     Emulator,
     faults::Fault,
-    jobs::{Job, Timings},
+    jobs::{Job, Timings, UploadSummary},
     operations::OPERATIONS,
     server::accept_loop,
     state::{ReceivedCall, lock},
@@ -137,6 +137,37 @@ impl Emulator {
     /// alone does not.
     pub fn put_job(&self, job: Job) {
         lock(&self.shared.pools).put_job(job);
+    }
+
+    /// A pre-signed URL for the job on this emulator, as CreateUserImportJob
+    /// gives: for a job a test puts in place ([`Job::new`] and
+    /// [`Job::in_status`] point theirs at S3), so that uploads to it come
+    /// here. Its signature is fresh; the job's own is the one its
+    /// `pre_signed_url` holds.
+    pub fn pre_signed_url(&self, user_pool_id: &str, job_id: &str) -> String {
+        lock(&self.shared.pools).pre_signed_url(user_pool_id, job_id, SystemTime::now())
+    }
+
+    /// What the emulator kept of the file last uploaded to the job's
+    /// pre-signed URL (counts, never the file), or `None` if no upload was
+    /// stored: an upload cut short stores nothing, and leaves any before it
+    /// in place.
+    pub fn upload(&self, user_pool_id: &str, job_id: &str) -> Option<UploadSummary> {
+        lock(&self.shared.pools)
+            .upload(user_pool_id, job_id)
+            .cloned()
+    }
+
+    /// Gives the pool these users, as if imported already: a job whose file
+    /// holds one of them skips it. The pool is created if needed.
+    pub fn add_users(&self, user_pool_id: &str, usernames: &[&str]) {
+        lock(&self.shared.pools).add_users(user_pool_id, usernames.iter().copied());
+    }
+
+    /// How many usernames the pool has, imported or added (at most
+    /// [`crate::MAX_POOL_USERNAMES`]); `None` if there is no such pool.
+    pub fn user_count(&self, user_pool_id: &str) -> Option<usize> {
+        lock(&self.shared.pools).user_count(user_pool_id)
     }
 
     /// The job as the emulator holds it now, as DescribeUserImportJob would

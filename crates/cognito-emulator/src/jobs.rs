@@ -1,7 +1,9 @@
 //! Import jobs as Cognito describes them: their statuses, their members and
-//! their JSON. How a job moves between statuses is `lifecycle`; where jobs
-//! are kept, and the pages they are listed in, `pools` and `pagination`.
+//! their JSON. How a job moves between statuses is `lifecycle`; what it
+//! imports, `imports`; where jobs are kept, and the pages they are listed
+//! in, `pools` and `pagination`.
 
+mod imports;
 mod lifecycle;
 mod pagination;
 mod pools;
@@ -11,6 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use crate::presigned;
+pub use imports::{MAX_POOL_USERNAMES, UploadSummary};
+pub(crate) use imports::{Reading, Upload};
 pub use lifecycle::Timings;
 pub use pools::{DEFAULT_JOB_LIMIT, Pools, STANDARD_CSV_HEADER};
 
@@ -22,6 +26,12 @@ pub const EXPIRED_MESSAGE: &str = "The Import Job expired before it was started.
 /// emulator's own wording (see the crate doc).
 pub const NO_CSV_MESSAGE: &str =
     "The Import Job failed: no CSV file was uploaded to its pre-signed URL.";
+/// The message of a job whose file Cognito cannot read (its header is not
+/// the pool's, or the file as a whole is wrong): the emulator's own wording.
+pub const UNREADABLE_CSV_MESSAGE: &str =
+    "The Import Job failed: the CSV file could not be read as the user pool's.";
+/// The message of a job that ran through its file.
+pub const SUCCEEDED_MESSAGE: &str = "Import Job Completed Successfully.";
 
 /// A job's status, spelled as Cognito spells it on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +152,7 @@ impl Job {
                     match status {
                         JobStatus::Stopped => STOPPED_MESSAGE,
                         JobStatus::Failed => "Too many users failed to import.",
-                        _ => "Import Job Completed Successfully.",
+                        _ => SUCCEEDED_MESSAGE,
                     }
                     .to_owned(),
                 );

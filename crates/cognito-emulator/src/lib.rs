@@ -23,11 +23,45 @@
 //! lasted its time ([`Timings::immediate`]: at once). Jobs put in place by a
 //! test or the demo are held in their status until an operation moves them.
 //!
-//! No CSV upload is taken yet, so a started job ends Failed, with no users
-//! counted and [`NO_CSV_MESSAGE`]: Cognito cannot import from a file that is
-//! not there. Each job's pre-signed URL points at the emulator
+//! Each job's pre-signed URL points at the emulator's own bucket
 //! (`/cognito-import-jobs/<pool>/<job>`, with an S3 SigV4 query and a random
-//! signature), where uploads will be taken.
+//! signature, valid 900 s), which takes the job's CSV file as S3 does
+//! (`uploads`): a `PUT` whose query is the job's own, every parameter (else
+//! 403 SignatureDoesNotMatch, as for a job that does not exist; no query,
+//! 403 AccessDenied; part of one, 400 AuthorizationQueryParametersError),
+//! not expired (403 AccessDenied, "Request has expired"), with the signed
+//! header `x-amz-server-side-encryption: aws:kms` (else 403
+//! SignatureDoesNotMatch) and a `Content-Length` (else 411
+//! MissingContentLength; `Transfer-Encoding`, 501 NotImplemented) of at most
+//! 100 MB (`cognito_csv::MAX_FILE_BYTES`, else 400 EntityTooLarge). Errors
+//! are S3's XML documents, and end the connection, the body unread. The body
+//! streams through `cognito_csv::CsvCheck` against the pool's CSV header and
+//! is never held: what is kept is an [`UploadSummary`] (bytes, rows, rows
+//! with a problem, the file's own problems, the ETag) and an 8-byte hash of
+//! the username of each row that passed (at most `cognito_csv::MAX_ROWS`, 4
+//! MB). Only a body that ends whole, at its Content-Length, is stored, in
+//! place of any before (200 with an ETag); one cut short (the connection
+//! closed, or idle 20 s: 400 RequestTimeout) stores nothing and leaves the
+//! earlier file in place. Uploads are no Cognito calls: not recorded, not
+//! faulted.
+//!
+//! A job imports the file stored when it was started (one uploaded later is
+//! stored, not imported), all at once when InProgress ends: its counts are 0
+//! until then, and a job stopped before imports no one. As Cognito's guide
+//! says ("Viewing the user pool import results": a user that cannot be
+//! imported does not stop the job; the job fails when Cognito cannot parse
+//! the file), each row with a problem counts in FailedUsers and the job
+//! Succeeds all the same ([`SUCCEEDED_MESSAGE`]), even when every row
+//! failed; each row that passed is imported into the pool (ImportedUsers)
+//! or, if the pool has the username already, skipped (SkippedUsers). A job
+//! whose file Cognito cannot read (a problem outside the users' rows: the
+//! header not the pool's, a byte order mark, more than 500,000 users) ends
+//! Failed, [`UNREADABLE_CSV_MESSAGE`], with no users counted; one started
+//! with no file, Failed, [`NO_CSV_MESSAGE`]. Each pool keeps the usernames
+//! its jobs imported (and those a test added), as hashes, at most
+//! [`MAX_POOL_USERNAMES`] (1,000,000, about 19 MB): past that, a user is
+//! imported and not remembered. Jobs of one pool end in the order their
+//! time runs out, so of two importing one user, the first to end has it.
 //!
 //! CreateUserImportJob refuses a job past a pool's limit (every job it holds
 //! counts; [`DEFAULT_JOB_LIMIT`], 100) with LimitExceededException.
@@ -37,9 +71,10 @@
 //!
 //! Tests steer it through [`Emulator`]: inject faults into the next calls,
 //! the next calls of one operation or every call for one job; set timings
-//! and limits; add pools, headers and jobs, expire a job; refuse connections
-//! for a while; and count the calls it received, those in flight and those
-//! abandoned.
+//! and limits; add pools, headers, users and jobs (with a pre-signed URL on
+//! the emulator), expire a job; see what an upload stored; refuse
+//! connections for a while; and count the calls it received, those in
+//! flight and those abandoned.
 //!
 //! Benchmarks start it without state ([`Emulator::start_for_benchmarks`]), so
 //! that the backend is neither the bottleneck nor a store that fills up.
@@ -49,11 +84,12 @@
 //! `control`, kept apart.
 //!
 //! The parts: `state` (what a running emulator holds), `server` (connections
-//! and requests, faults applied), `answers` (responses and the bodies faults
+//! and requests, faults applied, uploads sent to `uploads`), `answers` (responses and the bodies faults
 //! send), `faults` (which call suffers which), `input` (a request's members,
 //! checked), `operations` (each operation against the state), `jobs` (jobs,
-//! with `lifecycle`, `pools` and `pagination`), `presigned` (upload URLs),
-//! `demo` (the demo pools).
+//! with `lifecycle`, `imports`, `pools` and `pagination`), `presigned`
+//! (upload URLs), `uploads` (the bucket: PUTs to them), `demo` (the demo
+//! pools).
 
 mod answers;
 mod control;
@@ -65,6 +101,7 @@ mod operations;
 mod presigned;
 mod server;
 mod state;
+mod uploads;
 
 use std::{
     net::SocketAddr,
@@ -77,8 +114,9 @@ use tokio::{net::TcpListener, task::JoinHandle};
 pub use faults::Fault;
 pub use input::PASSWORD_HASHING_ALGORITHMS;
 pub use jobs::{
-    DEFAULT_JOB_LIMIT, EXPIRED_MESSAGE, Job, JobStatus, NO_CSV_MESSAGE, Pools, STANDARD_CSV_HEADER,
-    STOPPED_MESSAGE, Timings,
+    DEFAULT_JOB_LIMIT, EXPIRED_MESSAGE, Job, JobStatus, MAX_POOL_USERNAMES, NO_CSV_MESSAGE, Pools,
+    STANDARD_CSV_HEADER, STOPPED_MESSAGE, SUCCEEDED_MESSAGE, Timings, UNREADABLE_CSV_MESSAGE,
+    UploadSummary,
 };
 pub use operations::OPERATIONS;
 use server::accept_loop;

@@ -1,5 +1,6 @@
 //! Connections and requests: AWS JSON 1.1 over HTTP/1.1, with the faults
-//! the handle queued applied on the way.
+//! the handle queued applied on the way; and uploads to the bucket, which
+//! are no Cognito calls (`uploads`).
 
 use std::sync::{
     Arc,
@@ -23,6 +24,7 @@ use crate::{
     jobs::{JobStatus, STOPPED_MESSAGE},
     operations::{ErrorAnswer, run, run_stateless},
     state::{ReceivedCall, Shared, lock},
+    uploads,
 };
 
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
@@ -53,7 +55,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     let control = Arc::new(ConnectionControl::default());
     let service = {
         let (shared, control) = (Arc::clone(&shared), Arc::clone(&control));
-        service_fn(move |request| handle(Arc::clone(&shared), Arc::clone(&control), request))
+        service_fn(move |request| route(Arc::clone(&shared), Arc::clone(&control), request))
     };
     let mut connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::select! {
@@ -111,6 +113,19 @@ impl Drop for AnswerGuard<'_> {
 }
 
 type HttpResult = Result<Response<Body>, BoxError>;
+
+/// An upload goes to the bucket, uncounted and without faults; anything
+/// else is a Cognito call.
+async fn route(
+    shared: Arc<Shared>,
+    connection: Arc<ConnectionControl>,
+    request: Request<Incoming>,
+) -> HttpResult {
+    if uploads::is_upload(request.uri().path()) {
+        return uploads::put(&shared, request).await;
+    }
+    handle(shared, connection, request).await
+}
 
 async fn handle(
     shared: Arc<Shared>,

@@ -1,5 +1,6 @@
-//! The user pools the emulator hosts: their jobs, their CSV headers, the
-//! limit on jobs, and the order and pages ListUserImportJobs gives them in.
+//! The user pools the emulator hosts: their jobs, their CSV headers, their
+//! users, the limit on jobs, and the order and pages ListUserImportJobs
+//! gives them in.
 
 use std::{
     collections::BTreeMap,
@@ -7,7 +8,8 @@ use std::{
 };
 
 use super::{
-    Job, Rejection,
+    Job, Rejection, UploadSummary,
+    imports::{Fingerprints, PoolUsers, Upload},
     lifecycle::{Timings, Tracked},
     pagination::{Position, Tokens},
 };
@@ -54,12 +56,15 @@ pub struct Pools {
     /// Where the pre-signed URLs of jobs created here point.
     upload_bucket: String,
     tokens: Tokens,
+    /// How usernames are kept, in uploads and in pools alike.
+    keys: Fingerprints,
 }
 
 #[derive(Debug)]
 struct Pool {
     jobs: BTreeMap<String, Tracked>,
     csv_header: Vec<String>,
+    users: PoolUsers,
 }
 
 impl Default for Pool {
@@ -67,7 +72,47 @@ impl Default for Pool {
         Self {
             jobs: BTreeMap::new(),
             csv_header: STANDARD_CSV_HEADER.map(str::to_owned).to_vec(),
+            users: PoolUsers::default(),
         }
+    }
+}
+
+impl Pool {
+    /// Moves every job through the statuses that ended by `now`; the jobs
+    /// whose import is due end in the order they are due (then by job id),
+    /// so that of two jobs importing one user, the first to end imports it.
+    fn advance(&mut self, now: SystemTime, timings: &Timings) {
+        let mut ending: Vec<(SystemTime, String)> = self
+            .jobs
+            .iter_mut()
+            .filter_map(|(id, tracked)| Some((tracked.advance(now, timings)?, id.clone())))
+            .collect();
+        ending.sort();
+        for (at, id) in ending {
+            if let Some(tracked) = self.jobs.get_mut(&id) {
+                tracked.end(at, &mut self.users);
+            }
+        }
+    }
+
+    /// Applies `operation` to the job after advancing the pool to `now`,
+    /// and advances the pool again: a status the operation enters may end at
+    /// once.
+    fn operate(
+        &mut self,
+        job_id: &str,
+        now: SystemTime,
+        timings: &Timings,
+        operation: impl FnOnce(&mut Tracked) -> Result<(), Rejection>,
+    ) -> Result<&Job, Rejection> {
+        self.advance(now, timings);
+        let tracked = self
+            .jobs
+            .get_mut(job_id)
+            .ok_or_else(|| job_not_found(job_id))?;
+        operation(tracked)?;
+        self.advance(now, timings);
+        Ok(&self.jobs[job_id].job)
     }
 }
 
@@ -79,6 +124,7 @@ impl Default for Pools {
             job_limit: DEFAULT_JOB_LIMIT,
             upload_bucket: presigned::S3_BUCKET.to_owned(),
             tokens: Tokens::default(),
+            keys: Fingerprints::default(),
         }
     }
 }
@@ -183,11 +229,10 @@ impl Pools {
         job.pre_signed_url = self.pre_signed_url(user_pool_id, &job_id, now);
         job.cloud_watch_logs_role_arn = role_arn.to_owned();
         job.password_hashing_algorithm = password_hashing_algorithm.map(str::to_owned);
-        let mut tracked = Tracked::created(job, now);
-        tracked.advance(now, &self.timings);
+        let timings = self.timings;
         let pool = self.pool_mut(user_pool_id)?;
-        let tracked = pool.jobs.entry(job_id).insert_entry(tracked);
-        Ok(&tracked.into_mut().job)
+        pool.jobs.insert(job_id.clone(), Tracked::created(job, now));
+        pool.operate(&job_id, now, &timings, |_| Ok(()))
     }
 
     pub(crate) fn job_at(
@@ -197,9 +242,8 @@ impl Pools {
         now: SystemTime,
     ) -> Result<&Job, Rejection> {
         let timings = self.timings;
-        let tracked = self.tracked_mut(user_pool_id, job_id)?;
-        tracked.advance(now, &timings);
-        Ok(&tracked.job)
+        self.pool_mut(user_pool_id)?
+            .operate(job_id, now, &timings, |_| Ok(()))
     }
 
     pub(crate) fn start_at(
@@ -209,9 +253,8 @@ impl Pools {
         now: SystemTime,
     ) -> Result<&Job, Rejection> {
         let timings = self.timings;
-        let tracked = self.tracked_mut(user_pool_id, job_id)?;
-        tracked.start(now, &timings)?;
-        Ok(&tracked.job)
+        self.pool_mut(user_pool_id)?
+            .operate(job_id, now, &timings, |tracked| tracked.start(now))
     }
 
     pub(crate) fn stop_at(
@@ -221,9 +264,8 @@ impl Pools {
         now: SystemTime,
     ) -> Result<&Job, Rejection> {
         let timings = self.timings;
-        let tracked = self.tracked_mut(user_pool_id, job_id)?;
-        tracked.stop(now, &timings)?;
-        Ok(&tracked.job)
+        self.pool_mut(user_pool_id)?
+            .operate(job_id, now, &timings, |tracked| tracked.stop(now))
     }
 
     /// Expires the job now if it is Created (held or not); the job after.
@@ -234,9 +276,68 @@ impl Pools {
         now: SystemTime,
     ) -> Result<&Job, Rejection> {
         let timings = self.timings;
-        let tracked = self.tracked_mut(user_pool_id, job_id)?;
-        tracked.expire(now, &timings);
-        Ok(&tracked.job)
+        self.pool_mut(user_pool_id)?
+            .operate(job_id, now, &timings, |tracked| {
+                tracked.expire(now);
+                Ok(())
+            })
+    }
+
+    /// Where an upload for the job is checked against: the job's pre-signed
+    /// URL and the pool's CSV header, with the keys usernames are kept
+    /// under; `None` if there is no such job.
+    pub(crate) fn upload_target(
+        &self,
+        user_pool_id: &str,
+        job_id: &str,
+    ) -> Option<(String, Vec<String>, Fingerprints)> {
+        let pool = self.pools.get(user_pool_id)?;
+        let tracked = pool.jobs.get(job_id)?;
+        Some((
+            tracked.job.pre_signed_url.clone(),
+            pool.csv_header.clone(),
+            self.keys.clone(),
+        ))
+    }
+
+    /// Stores a file uploaded for the job, in place of any before; whether
+    /// the job is there to take it.
+    pub(crate) fn store_upload(
+        &mut self,
+        user_pool_id: &str,
+        job_id: &str,
+        upload: Upload,
+    ) -> bool {
+        let Ok(tracked) = self.tracked_mut(user_pool_id, job_id) else {
+            return false;
+        };
+        tracked.store_upload(upload);
+        true
+    }
+
+    /// What is kept of the file last uploaded for the job, if one was.
+    pub fn upload(&self, user_pool_id: &str, job_id: &str) -> Option<&UploadSummary> {
+        let tracked = self.tracked(user_pool_id, job_id).ok()?;
+        tracked.upload().map(|upload| &upload.summary)
+    }
+
+    /// Gives the pool these users, as if imported already: a job importing
+    /// one skips it. The pool is created if needed.
+    pub fn add_users<'a>(
+        &mut self,
+        user_pool_id: &str,
+        usernames: impl IntoIterator<Item = &'a str>,
+    ) {
+        let pool = self.pools.entry(user_pool_id.to_owned()).or_default();
+        for username in usernames {
+            pool.users.add(&self.keys, username);
+        }
+    }
+
+    /// How many usernames the pool has (at most
+    /// [`super::MAX_POOL_USERNAMES`]), if there is such a pool.
+    pub fn user_count(&self, user_pool_id: &str) -> Option<usize> {
+        Some(self.pools.get(user_pool_id)?.users.len())
     }
 
     /// Every job of the pool as of `now`, in the list's order: by creation
@@ -249,9 +350,7 @@ impl Pools {
     ) -> Result<Vec<&Job>, Rejection> {
         let timings = self.timings;
         let pool = self.pool_mut(user_pool_id)?;
-        for tracked in pool.jobs.values_mut() {
-            tracked.advance(now, &timings);
-        }
+        pool.advance(now, &timings);
         let mut jobs: Vec<&Job> = pool.jobs.values().map(|t| &t.job).collect();
         jobs.sort_by_cached_key(|job| position(job));
         Ok(jobs)
@@ -260,8 +359,8 @@ impl Pools {
     /// Every job of every pool as of `now`.
     pub(crate) fn advance_all(&mut self, now: SystemTime) {
         let timings = self.timings;
-        for tracked in self.pools.values_mut().flat_map(|p| p.jobs.values_mut()) {
-            tracked.advance(now, &timings);
+        for pool in self.pools.values_mut() {
+            pool.advance(now, &timings);
         }
     }
 
@@ -287,9 +386,7 @@ impl Pools {
         let tokens = &self.tokens;
         let timings = self.timings;
         let pool = self.pools.get_mut(user_pool_id).expect("checked above");
-        for tracked in pool.jobs.values_mut() {
-            tracked.advance(now, &timings);
-        }
+        pool.advance(now, &timings);
         let mut rest: Vec<(Position, &Job)> = pool
             .jobs
             .values()

@@ -1,9 +1,11 @@
-//! The emulator over real HTTP, as the AWS SDK reaches it: the state
-//! machine and its timings, every operation's answers, faults per operation.
+//! The emulator over real HTTP, as the AWS SDK and the service reach it:
+//! the state machine and its timings, every operation's answers, faults per
+//! operation, uploads to the bucket and the jobs that import them.
 
 mod faults;
 mod lifecycle;
 mod operations;
+mod uploads;
 
 use cognito_emulator::Emulator;
 use serde_json::{Value, json};
