@@ -13,3 +13,6 @@ pub const SERVICE_DOMAIN: &str = "importjob.v1.ImportJobService";
 pub const AWS_ERROR_CODE_KEY: &str = "awsErrorCode";
 /// `ErrorInfo.metadata` key: Cognito's own words.
 pub const AWS_ERROR_MESSAGE_KEY: &str = "awsErrorMessage";
+/// `ErrorInfo.reason` of a CSV file that failed the service's check, whose
+/// `google.rpc.BadRequest` names each problem by line and column.
+pub const CSV_INVALID: &str = "CSV_INVALID";

@@ -1,5 +1,6 @@
 //! The command line: the AWS CLI's for the `cognito-idp` commands of
-//! [`OPERATIONS`], plus how to reach and authenticate to the service.
+//! [`OPERATIONS`], importjobctl's own commands for the streaming RPCs
+//! ([`Streaming`]), and how to reach and authenticate to the service.
 
 use std::path::PathBuf;
 
@@ -11,17 +12,105 @@ use crate::model::{Kind, OPERATIONS, Operation};
 /// command, flags, input files, output and exit codes, so a script moves over
 /// by changing one word.
 ///
-/// Exit codes (as AWS CLI version 2 documents them): 0 success; 252 invalid
-/// command-line input; 253 invalid configuration (an unreadable token, CA or
-/// key file); 254 the service answered with an error; 255 anything else,
-/// connection failures and timeouts included; 130 interrupted by Ctrl-C.
+/// Exit codes (as AWS CLI version 2 documents them): 0 success; 1 the import
+/// job ended other than Succeeded (import-users, watch-user-import-job); 252
+/// invalid command-line input; 253 invalid configuration (an unreadable
+/// token, CA or key file); 254 the service answered with an error; 255
+/// anything else, connection failures and timeouts included; 130
+/// interrupted by Ctrl-C.
 #[derive(Debug, Parser)]
 #[command(name = "importjobctl", version)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
     #[command(subcommand)]
-    pub command: Invocation,
+    pub command: Command,
+}
+
+/// A command: one of the AWS CLI's, or one of importjobctl's own.
+#[derive(Debug)]
+pub enum Command {
+    Aws(Invocation),
+    Streaming(Streaming),
+}
+
+/// importjobctl's own commands, which the AWS CLI has no counterpart of:
+/// the service's streaming RPCs, and the whole import built on them.
+#[derive(Debug, Subcommand)]
+pub enum Streaming {
+    /// Imports the users of a CSV file: creates a job (or takes a Created
+    /// one, --job-id), uploads the file, starts the job and watches it to
+    /// its final status, then prints the upload's counts and the job.
+    ImportUsers(ImportUsers),
+    /// Prints the job now, then again each time its status or counts
+    /// change, until its status is final.
+    WatchUserImportJob(WatchUserImportJob),
+    /// Uploads a CSV file of users to a Created job, checked by the service
+    /// as it streams.
+    UploadUserImportCsv(UploadUserImportCsv),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportUsers {
+    /// The ID of the user pool that you want to import users into.
+    #[arg(long)]
+    pub user_pool_id: String,
+    /// The CSV file of users, its header row GetCSVHeader's columns.
+    #[arg(long)]
+    pub csv_file: PathBuf,
+    /// The IAM role for the new job's CloudWatch logs.
+    #[arg(long, required_unless_present = "job_id", conflicts_with = "job_id")]
+    pub cloud_watch_logs_role_arn: Option<String>,
+    /// The new job's name; the CSV file's name by default.
+    #[arg(long, conflicts_with = "job_id")]
+    pub job_name: Option<String>,
+    /// The hashing algorithm of the password hashes in the CSV file.
+    #[arg(long, conflicts_with = "job_id")]
+    pub password_hashing_algorithm: Option<String>,
+    /// Use this Created job rather than creating one (the job a
+    /// --validate-only run created, say).
+    #[arg(long)]
+    pub job_id: Option<String>,
+    /// Check the file against the job's pool, and upload and start nothing;
+    /// the job (created unless --job-id) stays Created, for a later run with
+    /// --job-id.
+    #[arg(long)]
+    pub validate_only: bool,
+    /// Return once the job is started, without watching it.
+    #[arg(long, conflicts_with = "validate_only")]
+    pub no_wait: bool,
+    /// On Ctrl-C while the job runs, stop it without asking.
+    #[arg(long)]
+    pub stop_on_interrupt: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchUserImportJob {
+    /// The ID of the user pool that's associated with the import job.
+    #[arg(long)]
+    pub user_pool_id: String,
+    /// The ID of the user import job to watch.
+    #[arg(long)]
+    pub job_id: String,
+    /// On Ctrl-C, stop the job, and watch it to Stopped.
+    #[arg(long)]
+    pub stop_on_interrupt: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UploadUserImportCsv {
+    /// The ID of the user pool that's associated with the import job.
+    #[arg(long)]
+    pub user_pool_id: String,
+    /// The ID of a Created user import job.
+    #[arg(long)]
+    pub job_id: String,
+    /// The CSV file of users, its header row GetCSVHeader's columns.
+    #[arg(long)]
+    pub csv_file: PathBuf,
+    /// Check the file against the job's pool, and upload nothing.
+    #[arg(long)]
+    pub validate_only: bool,
 }
 
 /// Options every command takes, before or after the command's name.
@@ -183,9 +272,9 @@ fn command(operation: &'static Operation) -> clap::Command {
         )
 }
 
-impl Subcommand for Invocation {
+impl Subcommand for Command {
     fn augment_subcommands(cli: clap::Command) -> clap::Command {
-        cli.subcommands(OPERATIONS.iter().map(command))
+        Streaming::augment_subcommands(cli.subcommands(OPERATIONS.iter().map(command)))
     }
 
     fn augment_subcommands_for_update(cli: clap::Command) -> clap::Command {
@@ -194,6 +283,23 @@ impl Subcommand for Invocation {
 
     fn has_subcommand(name: &str) -> bool {
         OPERATIONS.iter().any(|operation| operation.command == name)
+            || Streaming::has_subcommand(name)
+    }
+}
+
+impl FromArgMatches for Command {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        match matches.subcommand_name() {
+            Some(name) if Streaming::has_subcommand(name) => {
+                Streaming::from_arg_matches(matches).map(Self::Streaming)
+            }
+            _ => Invocation::from_arg_matches(matches).map(Self::Aws),
+        }
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use tonic_types::StatusExt;
 
 use crate::{
     api::{
-        AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY, SERVICE_DOMAIN,
+        AWS_ERROR_CODE_KEY, AWS_ERROR_MESSAGE_KEY, CSV_INVALID, SERVICE_DOMAIN,
         import_job_service_client::ImportJobServiceClient,
     },
     args::Global,
@@ -27,10 +27,19 @@ pub const TOKEN_ENV: &str = "IMPORTJOBCTL_TOKEN";
 /// Why the command failed, and so its exit code.
 #[derive(Debug)]
 pub enum CommandError {
+    /// A flag's value the command cannot work with, found out after parsing
+    /// (exit 252): a CSV file that cannot be read.
+    Input(String),
     /// A setting the command cannot work with (exit 253).
     Configuration(String),
-    /// The service answered with an error (exit 254).
-    Service { code: String, message: String },
+    /// The service answered with an error (exit 254); for a CSV file that
+    /// failed the service's check, its problems, each `line 3, column
+    /// email: ...`.
+    Service {
+        code: String,
+        message: String,
+        problems: Vec<String>,
+    },
     /// The service could not be reached or did not answer in time (exit 255).
     Transport(String),
 }
@@ -71,6 +80,16 @@ impl Calls {
         }
         if let Some(timeout) = self.read_timeout {
             call.set_timeout(timeout);
+        }
+        call
+    }
+
+    /// `message` as a call that lasts as long as its job runs or its file
+    /// takes to send: with the bearer token, and no deadline.
+    pub fn long_request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut call = tonic::Request::new(message);
+        if let Some(token) = &self.token {
+            call.metadata_mut().insert("authorization", token.clone());
         }
         call
     }
@@ -240,5 +259,18 @@ fn failure(endpoint: &Uri, status: &Status) -> CommandError {
         .or_else(|| info.map(|info| info.reason.clone()))
         .unwrap_or_else(|| format!("{:?}", status.code()));
     let message = aws(AWS_ERROR_MESSAGE_KEY).unwrap_or_else(|| status.message().to_owned());
-    CommandError::Service { code, message }
+    let csv_invalid = info.is_some_and(|info| info.reason == CSV_INVALID);
+    let problems = match details.bad_request() {
+        Some(bad) if csv_invalid => bad
+            .field_violations
+            .iter()
+            .map(|problem| format!("{}: {}", problem.field, problem.description))
+            .collect(),
+        _ => Vec::new(),
+    };
+    CommandError::Service {
+        code,
+        message,
+        problems,
+    }
 }

@@ -72,6 +72,7 @@ pub enum Shape {
     List(&'static Shape, &'static str),
     String,
     Integer,
+    Boolean,
     Timestamp,
 }
 
@@ -94,7 +95,7 @@ impl Shape {
                         }
                     }
                     Shape::List(member, _) => nested.push(member),
-                    Shape::String | Shape::Integer | Shape::Timestamp => {}
+                    Shape::String | Shape::Integer | Shape::Boolean | Shape::Timestamp => {}
                 }
             }
             shapes = nested;
@@ -121,8 +122,18 @@ pub const JOB: Shape = Shape::Structure(&[
     ("PasswordHashingAlgorithm", Shape::String),
 ]);
 
-/// The output of the operations that answer one job.
-const ONE_JOB: Shape = Shape::Structure(&[("UserImportJob", JOB)]);
+/// The output of the operations that answer one job, and of each answer of
+/// `watch-user-import-job`.
+pub const ONE_JOB: Shape = Shape::Structure(&[("UserImportJob", JOB)]);
+
+/// The output of `upload-user-import-csv` and `import-users`, which are not
+/// Cognito's: UploadUserImportCsv's answer in Cognito's style.
+pub const UPLOAD: Shape = Shape::Structure(&[
+    ("Bytes", Shape::Integer),
+    ("Rows", Shape::Integer),
+    ("Uploaded", Shape::Boolean),
+    ("UserImportJob", JOB),
+]);
 
 const USER_POOL_ID: Kind = Kind::String { min: 1 };
 const JOB_ID: Kind = Kind::String { min: 1 };

@@ -13,7 +13,10 @@ use jiff::{Timestamp, tz::TimeZone};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    api::{GetCsvHeaderResponse, ListUserImportJobsResponse, UserImportJob, UserImportJobStatus},
+    api::{
+        GetCsvHeaderResponse, ListUserImportJobsResponse, UploadUserImportCsvResponse,
+        UserImportJob, UserImportJobStatus,
+    },
     args::TimestampFormat,
     model::{JOB, Shape},
 };
@@ -45,6 +48,18 @@ pub fn jobs_page(page: &ListUserImportJobsResponse, dates: TimestampFormat) -> V
     out.insert("UserImportJobs".to_owned(), Value::Array(jobs));
     if let Some(token) = text(&page.pagination_token) {
         out.insert("PaginationToken".to_owned(), token);
+    }
+    Value::Object(out)
+}
+
+/// UploadUserImportCsv's answer, in Cognito's style (`model::UPLOAD`).
+pub fn upload(answer: &UploadUserImportCsvResponse, dates: TimestampFormat) -> Value {
+    let mut out = Map::new();
+    out.insert("Bytes".to_owned(), json!(answer.bytes));
+    out.insert("Rows".to_owned(), json!(answer.rows));
+    out.insert("Uploaded".to_owned(), json!(answer.uploaded));
+    if let Some(one) = &answer.user_import_job {
+        out.insert("UserImportJob".to_owned(), job(one, dates));
     }
     Value::Object(out)
 }
@@ -83,7 +98,8 @@ fn text(value: &str) -> Option<Value> {
     (!value.is_empty()).then(|| json!(value))
 }
 
-fn aws_status(status: UserImportJobStatus) -> Option<&'static str> {
+/// The status as Cognito spells it; none for one this version does not know.
+pub fn aws_status(status: UserImportJobStatus) -> Option<&'static str> {
     use UserImportJobStatus as S;
     Some(match status {
         S::Unspecified => return None,

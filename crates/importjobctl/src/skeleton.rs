@@ -85,6 +85,7 @@ fn fill(shape: &Shape, name: &str, date: &str) -> Value {
         Shape::List(member, member_shape) => json!([fill(member, member_shape, date)]),
         Shape::String => json!(name),
         Shape::Integer => json!(0),
+        Shape::Boolean => json!(true),
         Shape::Timestamp => json!(date),
     }
 }
