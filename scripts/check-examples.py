@@ -2,12 +2,12 @@
 """Runs the clients in examples/ against the service and checks what they print.
 
 Builds the service, and for each example starts it afresh on the emulator
-(each example adds a job to the demo pool, which the list shows), on a free
-loopback port read from its "import-job-service listening" log line, runs the
-example with that address, and compares its output with EXPECTED, line for
-line, once what varies from run to run is replaced by a placeholder (see
-normalize). Any difference, a failed example or a server that does not start
-or stop cleanly fails the run.
+(each example adds jobs and users to the demo pool: a second run would skip
+the users), on a free loopback port read from its "import-job-service
+listening" log line, runs the example with that address, and compares its
+output with EXPECTED, line for line, once what varies from run to run is
+replaced by a placeholder (see normalize). Any difference, a failed example or
+a server that does not start or stop cleanly fails the run.
 
 Needs: examples/python/requirements.txt installed for python3, and
 `npm ci` run in examples/node (.ci/run does both).
@@ -32,35 +32,35 @@ EXAMPLES = {
 EXPECTED = """\
 created import-<id> in us-east-1_ImportDemo: USER_IMPORT_JOB_STATUS_CREATED
 CSV header: name,given_name,family_name,middle_name,nickname,preferred_username,profile,picture,website,email,email_verified,gender,birthdate,zoneinfo,locale,phone_number,phone_number_verified,address,updated_at,cognito:mfa_enabled,cognito:username
+uploaded 3 users (402 bytes in 4 chunks) to import-<id>: USER_IMPORT_JOB_STATUS_CREATED
 started import-<id>: USER_IMPORT_JOB_STATUS_PENDING
   now USER_IMPORT_JOB_STATUS_IN_PROGRESS
-  now USER_IMPORT_JOB_STATUS_FAILED
-finished import-<id>: USER_IMPORT_JOB_STATUS_FAILED
-  imported/skipped/failed users: 0/0/0
-  completion_message: The Import Job failed: no CSV file was uploaded to its pre-signed URL.
-jobs in us-east-1_ImportDemo, 4 a page:
-  page 1: import-expired, import-created, import-pending, import-in-progress
-  page 2: import-stopping, import-stopped, import-succeeded, import-failed
-  page 3: import-<id>
-error: FAILED_PRECONDITION: Import job import-<id> cannot be stopped: its status is Failed.
-  ErrorInfo: reason=PRECONDITION_NOT_MET domain=cognito-idp.amazonaws.com
-    metadata awsErrorCode=PreconditionNotMetException
-    metadata awsRequestId=<request id>
-  PreconditionFailure: JOB_STATUS us-east-1_ImportDemo/import-<id>: Import job import-<id> cannot be stopped: its status is Failed.
+  now USER_IMPORT_JOB_STATUS_SUCCEEDED
+finished import-<id>: USER_IMPORT_JOB_STATUS_SUCCEEDED
+  imported/skipped/failed users: 3/0/0
+  completion_message: Import Job Completed Successfully.
+created import-<id 2> in us-east-1_ImportDemo: USER_IMPORT_JOB_STATUS_CREATED
+error: INVALID_ARGUMENT: the CSV has 3 problems Cognito would refuse (the BadRequest detail lists up to 100, by line and column); nothing was uploaded
+  ErrorInfo: reason=CSV_INVALID domain=importjob.v1.ImportJobService
+  BadRequest:
+    line 3, column cognito:username: the same username as line 2: each must be unique
+    line 4, column email: empty where email_verified is true
+    line 5, column cognito:mfa_enabled: not true or false
 """.splitlines()
 
-# The id Cognito gave the job the example created, read from its first line.
+# The ids Cognito gave the jobs the example created, read from its "created"
+# lines.
 CREATED_ID = re.compile(r"^created (import-[0-9A-Za-z-]+) ")
-REQUEST_ID = re.compile(r"awsRequestId=\S+")
 
 
 def normalize(lines):
-    """The lines with the created job's id and AWS request ids, which differ
-    on every run, replaced by placeholders."""
-    created = CREATED_ID.match(lines[0]) if lines else None
-    if created:
-        lines = [line.replace(created.group(1), "import-<id>") for line in lines]
-    return [REQUEST_ID.sub("awsRequestId=<request id>", line) for line in lines]
+    """The lines with the created jobs' ids, which differ on every run,
+    replaced by placeholders: import-<id>, import-<id 2>."""
+    created = [match.group(1) for match in map(CREATED_ID.match, lines) if match]
+    for number, job_id in enumerate(created, start=1):
+        placeholder = "import-<id>" if number == 1 else f"import-<id {number}>"
+        lines = [line.replace(job_id, placeholder) for line in lines]
+    return lines
 
 
 class Server:
