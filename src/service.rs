@@ -449,9 +449,18 @@ impl ImportJobService for ImportJobs {
             return Err(ApiError::Message(MessageFailure::Malformed).into());
         }
         record_scope(&first);
-        let request = JobRequest::parse(&first.user_pool_id, &first.job_id)
-            .and_then(|request| content_length(first.content_length).map(|()| request))
-            .map_err(ApiError::InvalidRequest)?;
+        // Every failing field is named, the ids' and the length's.
+        let request = match (
+            JobRequest::parse(&first.user_pool_id, &first.job_id),
+            content_length(first.content_length),
+        ) {
+            (Ok(request), Ok(())) => request,
+            (ids, length) => {
+                let violations = ids.err().into_iter().flatten();
+                let violations = violations.chain(length.err().into_iter().flatten());
+                return Err(ApiError::InvalidRequest(violations.collect()).into());
+            }
+        };
         let job = self.describe(call.again(), &request).await?;
         if job.status() != UserImportJobStatus::Created {
             return Err(ApiError::JobNotCreated {

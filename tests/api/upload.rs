@@ -141,6 +141,17 @@ async fn only_a_created_job_takes_a_file_and_the_stream_names_it_once() {
         bad.bad_request().unwrap().field_violations[0].field,
         "content_length"
     );
+    // Every failing field is named.
+    let both = upload(&app, "import_1", b"", 64, true).await.unwrap_err();
+    let bad = details(&both, Code::InvalidArgument, "INVALID_REQUEST", SERVICE);
+    let fields: Vec<_> = bad
+        .bad_request()
+        .unwrap()
+        .field_violations
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
+    assert_eq!(fields, ["job_id", "content_length"]);
 
     let messages = vec![
         UploadUserImportCsvRequest {
