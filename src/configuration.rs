@@ -196,6 +196,14 @@ pub struct LimitSettings {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_calls_in_flight_per_caller: u32,
 
+    /// Uploads in progress at once (UploadUserImportCsv), all callers
+    /// together: each holds an S3 connection and up to about 14 MB of
+    /// usernames' hashes while it checks a file. More are refused
+    /// RESOURCE_EXHAUSTED (UPLOADS_OVER_LIMIT) before a byte is read.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_UPLOADS_IN_FLIGHT", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_uploads_in_flight: u32,
+
     /// Jobs WatchUserImportJob follows at once, however many callers watch
     /// each (they share one poll): a watch of another job is refused
     /// RESOURCE_EXHAUSTED (WATCHES_OVER_LIMIT).

@@ -142,6 +142,10 @@ pub enum ApiError {
     JobNotCreated { target: Target, status: String },
     /// S3 did not store the file.
     Upload(UploadFailure),
+    /// The service has as many uploads in progress as it takes.
+    UploadsOverLimit,
+    /// The upload took longer than a pre-signed URL lives.
+    UploadTooSlow,
 }
 
 /// For logs and `?`: what went wrong, in a few words. What a caller is
@@ -173,6 +177,8 @@ impl std::fmt::Display for ApiError {
             }
             ApiError::JobNotCreated { status, .. } => write!(f, "the job is {status}"),
             ApiError::Upload(failure) => write!(f, "the upload failed: {failure:?}"),
+            ApiError::UploadsOverLimit => f.write_str("as many uploads in progress as allowed"),
+            ApiError::UploadTooSlow => f.write_str("the upload took too long"),
         }
     }
 }
@@ -347,6 +353,31 @@ impl From<ApiError> for Status {
                 (
                     Code::FailedPrecondition,
                     "S3 refused the upload to the job's pre-signed URL (it expires 15 minutes after the job's creation); nothing was stored: create a new job".to_owned(),
+                    None,
+                )
+            }
+            ApiError::UploadsOverLimit => {
+                details.set_retry_info(Some(RETRY_DELAY));
+                details.set_error_info("UPLOADS_OVER_LIMIT", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::ResourceExhausted,
+                    "the service has as many uploads in progress as it takes; retry after the RetryInfo delay".to_owned(),
+                    None,
+                )
+            }
+            ApiError::UploadTooSlow => {
+                details.set_error_info("UPLOAD_TOO_SLOW", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::DeadlineExceeded,
+                    "the upload took longer than the 15 minutes a pre-signed URL lives; nothing was stored".to_owned(),
+                    None,
+                )
+            }
+            ApiError::Upload(UploadFailure::BadUrl) => {
+                details.set_error_info("PRE_SIGNED_URL_INVALID", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::Internal,
+                    "Cognito's pre-signed URL for the job is not a URL the service can upload to; nothing was stored".to_owned(),
                     None,
                 )
             }

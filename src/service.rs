@@ -52,9 +52,15 @@ pub struct ImportJobs {
     /// Turns true when the server drains: watches end, to resume elsewhere.
     draining: Arc<watch::Sender<bool>>,
     uploads: S3Uploads,
+    /// Uploads in progress, bounded: each holds a file's usernames' hashes
+    /// (up to about 14 MB) and an S3 connection.
+    upload_places: Arc<tokio::sync::Semaphore>,
     /// How long each message of an upload may take to arrive.
     body_timeout: Duration,
 }
+
+/// How long a pre-signed URL lives, and so an upload at most.
+const UPLOAD_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// What the handler takes from the flags.
 pub struct HandlerSettings {
@@ -62,6 +68,10 @@ pub struct HandlerSettings {
     pub max_watched_jobs: usize,
     /// `--request-body-timeout`, for each message of a streamed request.
     pub body_timeout: Duration,
+    /// Whether uploads may go to `http://` URLs (the emulator's).
+    pub plain_http_uploads: bool,
+    /// `--max-uploads-in-flight`.
+    pub max_uploads: usize,
 }
 
 /// The stream of a watch's answers.
@@ -126,7 +136,8 @@ impl ImportJobs {
             metrics,
             polls: Arc::new(Polls::new(settings.polls, settings.max_watched_jobs)),
             draining: Arc::new(watch::channel(false).0),
-            uploads: S3Uploads::new(),
+            uploads: S3Uploads::new(settings.plain_http_uploads),
+            upload_places: Arc::new(tokio::sync::Semaphore::new(settings.max_uploads)),
             body_timeout: settings.body_timeout,
         }
     }
@@ -168,6 +179,7 @@ impl ImportJobs {
         caller: String,
         seen: watch::Sender<Seen>,
         intervals: PollIntervals,
+        polls: Arc<Polls>,
     ) {
         let mut draining = self.draining.subscribe();
         let mut unchanged = 0;
@@ -197,9 +209,11 @@ impl ImportJobs {
                         return;
                     }
                 }
-                // Cognito failing or throttling does not end a watch: the
-                // poll backs off and tries again.
-                Err(status) if is_transient(&status) => unchanged += 1,
+                // Cognito failing or throttling does not end a watch that
+                // has had its first answer: the poll backs off and tries
+                // again. Before, the watchers would wait with nothing: the
+                // failure is theirs at once.
+                Err(status) if is_transient(&status) && seen.borrow().is_some() => unchanged += 1,
                 Err(status) => {
                     seen.send_replace(Some(Err(status)));
                     return;
@@ -207,7 +221,9 @@ impl ImportJobs {
             }
             tokio::select! {
                 () = tokio::time::sleep(intervals.after(unchanged)) => {}
-                () = seen.closed() => return,
+                () = seen.closed() => if polls.unwatched(&seen) {
+                    return;
+                },
                 _ = draining.wait_for(|draining| *draining) => return,
             }
         }
@@ -288,6 +304,21 @@ fn problem_place(problem: &Problem) -> String {
     match &problem.column {
         Some(column) => format!("line {}, column {column}", problem.line),
         None => format!("line {}", problem.line),
+    }
+}
+
+/// A job's status as Cognito names it.
+fn cognito_status(status: UserImportJobStatus) -> &'static str {
+    match status {
+        UserImportJobStatus::Created => "Created",
+        UserImportJobStatus::Pending => "Pending",
+        UserImportJobStatus::InProgress => "InProgress",
+        UserImportJobStatus::Stopping => "Stopping",
+        UserImportJobStatus::Expired => "Expired",
+        UserImportJobStatus::Stopped => "Stopped",
+        UserImportJobStatus::Failed => "Failed",
+        UserImportJobStatus::Succeeded => "Succeeded",
+        UserImportJobStatus::Unspecified => "in a status this version does not know",
     }
 }
 
@@ -440,6 +471,10 @@ impl ImportJobService for ImportJobs {
         request: Request<Streaming<UploadUserImportCsvRequest>>,
     ) -> Result<Response<UploadUserImportCsvResponse>, Status> {
         let call = Call::of(&request);
+        // Before anything is read: an upload over the limit costs nothing.
+        let _place = Arc::clone(&self.upload_places)
+            .try_acquire_owned()
+            .map_err(|_| ApiError::UploadsOverLimit)?;
         let mut messages = request.into_inner();
         let first = self
             .next_message(&mut messages)
@@ -465,7 +500,7 @@ impl ImportJobService for ImportJobs {
         if job.status() != UserImportJobStatus::Created {
             return Err(ApiError::JobNotCreated {
                 target: job_target(Operation::UploadUserImportCsv, &request),
-                status: job.status().as_str_name().to_owned(),
+                status: cognito_status(job.status()).to_owned(),
             }
             .into());
         }
@@ -491,37 +526,40 @@ impl ImportJobService for ImportJobs {
                     .map_err(ApiError::Upload)?,
             ),
         };
-        // The bytes S3 gets lag one chunk behind the checks, so that the
-        // last ones go only once the whole file passed: an upload cut short
-        // of its length stores nothing.
-        let mut held: Option<Bytes> = None;
-        while let Some(message) = self.next_message(&mut messages).await? {
-            let names_again = !message.user_pool_id.is_empty()
-                || !message.job_id.is_empty()
-                || message.content_length != 0
-                || message.validate_only;
-            if names_again {
-                return Err(ApiError::Message(MessageFailure::Malformed).into());
+        // The file's last byte goes only with the commit, once the whole
+        // file passed (see `upload`): an upload cut short stores nothing. A
+        // pre-signed URL lives 15 minutes: an upload that takes longer
+        // cannot succeed, and ends rather than hold its place.
+        let streamed = async {
+            while let Some(message) = self.next_message(&mut messages).await? {
+                let names_again = !message.user_pool_id.is_empty()
+                    || !message.job_id.is_empty()
+                    || message.content_length != 0
+                    || message.validate_only;
+                if names_again {
+                    return Err(ApiError::Message(MessageFailure::Malformed).into());
+                }
+                check.feed(&message.chunk);
+                // The rest is still checked, so that every problem is told; it
+                // is no longer sent.
+                if check.has_problems() {
+                    upload = None;
+                }
+                if let Some(upload) = &mut upload {
+                    upload
+                        .send(Bytes::from(message.chunk))
+                        .await
+                        .map_err(ApiError::Upload)?;
+                }
             }
-            check.feed(&message.chunk);
-            // The rest is still checked, so that every problem is told; it
-            // is no longer sent.
-            if check.has_problems()
-                && let Some(upload) = upload.take()
-            {
-                upload.abort().await;
-            }
-            if let Some(upload) = &mut upload
-                && let Some(ready) = held.replace(Bytes::from(message.chunk))
-            {
-                upload.send(ready).await.map_err(ApiError::Upload)?;
-            }
-        }
+            Ok::<_, Status>(())
+        };
+        tokio::time::timeout(UPLOAD_LIFETIME, streamed)
+            .await
+            .map_err(|_| ApiError::UploadTooSlow)??;
         let report = check.finish();
         if !report.is_valid() {
-            if let Some(upload) = upload {
-                upload.abort().await;
-            }
+            drop(upload);
             return Err(ApiError::CsvInvalid {
                 problems: report
                     .problems
@@ -533,14 +571,14 @@ impl ImportJobService for ImportJobs {
             .into());
         }
         let uploaded = !first.validate_only;
-        if let Some(mut upload) = upload {
-            if let Some(last) = held {
-                upload.send(last).await.map_err(ApiError::Upload)?;
-            }
-            upload.finish().await.map_err(ApiError::Upload)?;
+        if let Some(upload) = upload {
+            upload.commit().await.map_err(ApiError::Upload)?;
         }
+        // The file is stored: the job as described before stands in if
+        // describing it again fails, rather than an error that would say
+        // nothing was.
         let job = match uploaded {
-            true => self.describe(call, &request).await?,
+            true => self.describe(call, &request).await.unwrap_or(job),
             false => job,
         };
         Ok(Response::new(UploadUserImportCsvResponse {
@@ -567,12 +605,18 @@ impl ImportJobService for ImportJobs {
             let jobs = self.clone();
             let request = request.clone();
             let caller = call.caller.clone();
+            // Its own span: it outlives the call that began it.
             let span = tracing::info_span!(
+                parent: None,
                 "watch poll",
                 user_pool_id = request.user_pool_id.as_str(),
                 job_id = request.job_id.as_str()
             );
-            move |seen, intervals| jobs.poll(request, caller, seen, intervals).instrument(span)
+            let polls = Arc::clone(&self.polls);
+            move |seen, intervals| {
+                jobs.poll(request, caller, seen, intervals, polls)
+                    .instrument(span)
+            }
         };
         let seen = self
             .polls

@@ -177,6 +177,9 @@ impl Application {
                         },
                         max_watched_jobs: limits.max_watched_jobs as usize,
                         body_timeout: limits.request_body_timeout,
+                        // The emulator's pre-signed URLs are plain HTTP.
+                        plain_http_uploads: emulator.is_some(),
+                        max_uploads: limits.max_uploads_in_flight as usize,
                     },
                 ),
                 authorizer: Arc::new(authorizer),
@@ -360,7 +363,8 @@ pub async fn serve(
         // it whole; an upload's chunks by this.
         .add_service(
             ImportJobServiceServer::new(service.import_jobs.clone())
-                .max_decoding_message_size(max_message.max(MAX_UPLOAD_CHUNK_BYTES)),
+                // The chunk's field tag and length come on top of its bytes.
+                .max_decoding_message_size(max_message.max(MAX_UPLOAD_CHUNK_BYTES + 16)),
         );
     let mut server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send + '_>> =
         match service.tls {

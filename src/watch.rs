@@ -83,20 +83,52 @@ impl Polls {
         }
         let (sender, receiver) = watch::channel(None);
         polls.insert(key.clone(), sender.clone());
-        let poll = start(sender, self.intervals);
-        let polls = Arc::clone(self);
+        let poll = start(sender.clone(), self.intervals);
+        // However the poll ends (a panic included), its entry goes, and
+        // only its own: a later poll of the same job may have replaced it.
+        let entry = Entry {
+            polls: Arc::clone(self),
+            key,
+            sender,
+        };
         tokio::spawn(async move {
+            let _entry = entry;
             poll.await;
-            let mut map = polls.polls.lock().unwrap_or_else(|e| e.into_inner());
-            map.remove(&key);
         });
         Ok(receiver)
+    }
+
+    /// Whether the poll publishing on `sender` may end for want of
+    /// watchers: decided under the lock that [`Polls::follow`] subscribes
+    /// under, so that no watcher joins a poll that is ending.
+    pub(crate) fn unwatched(&self, sender: &watch::Sender<Seen>) -> bool {
+        let _polls = self.polls.lock().unwrap_or_else(|e| e.into_inner());
+        sender.receiver_count() == 0
     }
 
     /// How many jobs are followed now.
     #[cfg(test)]
     fn len(&self) -> usize {
         self.polls.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// A poll's place in the map, given up when the poll's task ends.
+struct Entry {
+    polls: Arc<Polls>,
+    key: (String, String),
+    sender: watch::Sender<Seen>,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        let mut polls = self.polls.polls.lock().unwrap_or_else(|e| e.into_inner());
+        if polls
+            .get(&self.key)
+            .is_some_and(|sender| sender.same_channel(&self.sender))
+        {
+            polls.remove(&self.key);
+        }
     }
 }
 

@@ -19,3 +19,6 @@ mod upload;
 mod validation;
 mod validation_cases;
 mod watch;
+
+#[global_allocator]
+static ALLOCATOR: helpers::CountingAllocator = helpers::CountingAllocator;
