@@ -146,7 +146,17 @@ pub fn settings(args: &[&str]) -> Settings {
     } else {
         &["--insecure-allow-unauthenticated"]
     };
-    Settings::try_parse_from([BASE_ARGS, auth, args].concat()).expect("test flags are valid")
+    // A test that names its own address (a replica taking over another's)
+    // gets it instead of an ephemeral port.
+    let base: Vec<&str> = match args.contains(&"--listen") {
+        true => BASE_ARGS
+            .iter()
+            .copied()
+            .filter(|arg| !["--listen", "127.0.0.1:0"].contains(arg))
+            .collect(),
+        false => BASE_ARGS.to_vec(),
+    };
+    Settings::try_parse_from([&base, auth, args].concat()).expect("test flags are valid")
 }
 
 async fn start(app: Application, emulator: Emulator) -> TestApp {

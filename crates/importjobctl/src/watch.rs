@@ -15,6 +15,11 @@ use crate::{
     report,
 };
 
+/// Watches the service breaks off in a row (draining, a connection at its
+/// age) that are resumed before the command gives up.
+const MAX_RESUMES: u32 = 5;
+const RESUME_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How a watch ended.
 #[derive(Debug)]
 pub enum Watched {
@@ -55,11 +60,14 @@ pub async fn follow(
         job_id: follow.job_id.to_owned(),
     };
     let mut answers = tokio::select! {
-        answers = client.watch_user_import_job(calls.long_request(request)) => {
+        answers = client.watch_user_import_job(calls.long_request(request.clone())) => {
             answers.map_err(|status| calls.failure(&status))?.into_inner()
         }
         () = interrupts.next() => return Ok(Watched::Left),
     };
+    // Watches broken off by the service (a replica draining, a connection
+    // at its age) in a row, each resumed on a fresh call.
+    let mut resumed = 0;
     let mut last = None;
     let mut question: Option<oneshot::Receiver<bool>> = None;
     // A question open, or a stop asked for.
@@ -69,12 +77,32 @@ pub async fn follow(
         tokio::select! {
             answer = answers.message() => match answer {
                 Ok(Some(answer)) => {
+                    resumed = 0;
                     if let Some(job) = answer.user_import_job {
                         each(&job)?;
                         last = Some(job);
                     }
                 }
                 Ok(None) => break,
+                // The service asks watchers to resume elsewhere when it
+                // drains; a connection cut at its age says the same.
+                Err(status) if status.code() == tonic::Code::Unavailable => {
+                    answers = loop {
+                        if resumed == MAX_RESUMES {
+                            return Err(calls.failure(&status));
+                        }
+                        resumed += 1;
+                        tokio::time::sleep(RESUME_DELAY * resumed).await;
+                        let fresh = client
+                            .watch_user_import_job(calls.long_request(request.clone()))
+                            .await;
+                        match fresh {
+                            Ok(fresh) => break fresh.into_inner(),
+                            Err(again) if again.code() == tonic::Code::Unavailable => {}
+                            Err(other) => return Err(calls.failure(&other)),
+                        }
+                    };
+                }
                 Err(status) => return Err(calls.failure(&status)),
             },
             () = interrupts.next() => {

@@ -268,3 +268,70 @@ async fn ctrl_c_alone_leaves_the_job_running() {
             .any(|call| call.operation == "StopUserImportJob")
     );
 }
+
+/// A watch the service ends because it drains is resumed, as the service
+/// asks, on whatever answers at the same address next: here a second
+/// replica on the same Cognito, which the watch follows to the job's end.
+#[tokio::test]
+async fn a_watch_resumes_when_its_replica_drains() {
+    let shared = import_job_service::emulator::Emulator::start()
+        .await
+        .unwrap();
+    let connect = |_: &import_job_service::emulator::Emulator| {
+        import_job_service::cognito::Connection::emulator(shared.url())
+    };
+    let polls = [
+        "--watch-poll-interval",
+        "20ms",
+        "--watch-poll-max-interval",
+        "20ms",
+    ];
+    let mut first = crate::helpers::spawn_app_connected(&polls, connect).await;
+    let job = import_job_service::emulator::Job::in_status(
+        DEMO_POOL,
+        "import-resumed",
+        JobStatus::InProgress,
+    );
+    shared.put_job(job);
+    let mut child = tokio::process::Command::new(IMPORTJOBCTL)
+        .args([
+            "watch-user-import-job",
+            "--user-pool-id",
+            DEMO_POOL,
+            "--job-id",
+            "import-resumed",
+        ])
+        .args(["--endpoint", &endpoint(&first)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // The first answer: the job running.
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("InProgress") {
+            break;
+        }
+    }
+    let addr = first.addr.to_string();
+    first.begin_shutdown();
+    first.server_task().await.unwrap().unwrap();
+    let args = [&polls[..], &["--listen", &addr]].concat();
+    let _second = crate::helpers::spawn_app_connected(&args, connect).await;
+    // Meanwhile the job ends.
+    shared.put_job(import_job_service::emulator::Job::in_status(
+        DEMO_POOL,
+        "import-resumed",
+        JobStatus::Stopped,
+    ));
+    let mut rest = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        rest.push_str(&line);
+    }
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("the watch ends")
+        .unwrap();
+    assert!(rest.contains("\"Stopped\""), "{rest}");
+    assert_eq!(status.code(), Some(1), "a job that ended Stopped exits 1");
+}
