@@ -232,4 +232,41 @@ async fn each_method_is_authorized_on_its_own_for_each_pool() {
             }
         }
     }
+    // The streamed methods too, judged by their first message: a reader
+    // may not watch (its rule names no such path) nor upload.
+    for (who, caller, allowed) in [("reader", &reader, false), ("operator", &operator, true)] {
+        let job = secured
+            .app
+            .job_in(BILLING_POOL, JobStatus::InProgress)
+            .job_id;
+        let mut client = ImportJobServiceClient::new(secured.channel(caller).await);
+        let watch = client
+            .watch_user_import_job(Secured::with_auth(
+                caller,
+                import_job_service::proto::WatchUserImportJobRequest {
+                    user_pool_id: BILLING_POOL.to_owned(),
+                    job_id: job.clone(),
+                },
+            ))
+            .await;
+        let created = secured.app.job_in(BILLING_POOL, JobStatus::Created).job_id;
+        let first = import_job_service::proto::UploadUserImportCsvRequest {
+            user_pool_id: BILLING_POOL.to_owned(),
+            job_id: created,
+            content_length: 1,
+            validate_only: true,
+            chunk: Vec::new(),
+        };
+        let upload = client
+            .upload_user_import_csv(Secured::with_auth(caller, tokio_stream::iter([first])))
+            .await;
+        for (what, code) in [("watch", code(watch)), ("upload", code(upload))] {
+            match allowed {
+                // The upload's one-byte file never came: refused by the
+                // service, after the policy let it through.
+                true => assert_ne!(code, Code::PermissionDenied, "{who} {what}"),
+                false => assert_eq!(code, Code::PermissionDenied, "{who} {what}"),
+            }
+        }
+    }
 }
