@@ -4,8 +4,8 @@
 //!
 //! S3 stores an object only once it has received every byte its
 //! Content-Length announced, so an upload that is dropped or aborted before
-//! the last byte leaves nothing behind: the service holds back the last
-//! chunk until the whole file passed its checks. The URL is a secret: no
+//! the last byte leaves nothing behind: the service holds back the file's
+//! last byte until the whole file passed its checks. The URL is a secret: no
 //! error here carries it, or anything that could (hyper's errors name the
 //! request's address).
 
