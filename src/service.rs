@@ -188,14 +188,7 @@ impl ImportJobs {
                 deadline: None,
                 caller: caller.clone(),
             };
-            let target = job_target(Operation::DescribeUserImportJob, &request);
-            let describe = request.clone();
-            let answer = self
-                .forward(call, target, async move |cognito, region| {
-                    cognito.describe_user_import_job(region, &describe).await
-                })
-                .await;
-            match answer.map(Response::into_inner) {
+            match self.describe(call, &request).await {
                 Ok(job) => {
                     let news = seen.send_if_modified(|last| match last {
                         Some(Ok(before)) if !changed(before, &job) => false,
