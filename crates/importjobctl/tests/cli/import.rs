@@ -345,7 +345,8 @@ async fn ctrl_c_with_stop_on_interrupt_stops_the_import() {
         &["--cloud-watch-logs-role-arn", ROLE, "--stop-on-interrupt"],
     );
     let running = Running::spawn(&app, &args);
-    // Watching: the service polls the started job.
+    // Watching: the service polls the started job (the upload described
+    // it twice before: a poll is a third Describe).
     let watching = || {
         let jobs = jobs(&app);
         jobs.first().is_some_and(|job| job.status == "Pending")
@@ -355,7 +356,7 @@ async fn ctrl_c_with_stop_on_interrupt_stops_the_import() {
                 .iter()
                 .filter(|call| call.operation == "DescribeUserImportJob")
                 .count()
-                > 1
+                > 2
     };
     let started = std::time::Instant::now();
     while !watching() {
