@@ -2,12 +2,12 @@
 //! handed on as it comes, and Ctrl-C doing to the job what the caller chose.
 
 use tokio::sync::oneshot;
-use tonic::transport::Channel;
+use tonic::{Streaming, transport::Channel};
 
 use crate::{
     api::{
         StopUserImportJobRequest, UserImportJob, UserImportJobStatus, WatchUserImportJobRequest,
-        import_job_service_client::ImportJobServiceClient,
+        WatchUserImportJobResponse, import_job_service_client::ImportJobServiceClient,
     },
     call::{Calls, CommandError},
     interrupt::{self, Interrupts, OnInterrupt},
@@ -55,19 +55,15 @@ pub async fn follow(
     progress: &Progress,
     mut each: impl FnMut(&UserImportJob) -> Result<(), CommandError>,
 ) -> Result<Watched, CommandError> {
-    let request = WatchUserImportJobRequest {
-        user_pool_id: follow.user_pool_id.to_owned(),
-        job_id: follow.job_id.to_owned(),
+    let mut watch = Watch {
+        request: WatchUserImportJobRequest {
+            user_pool_id: follow.user_pool_id.to_owned(),
+            job_id: follow.job_id.to_owned(),
+        },
+        answers: None,
+        opened: false,
+        resumed: 0,
     };
-    let mut answers = tokio::select! {
-        answers = client.watch_user_import_job(calls.long_request(request.clone())) => {
-            answers.map_err(|status| calls.failure(&status))?.into_inner()
-        }
-        () = interrupts.next() => return Ok(Watched::Left),
-    };
-    // Watches broken off by the service (a replica draining, a connection
-    // at its age) in a row, each resumed on a fresh call.
-    let mut resumed = 0;
     let mut last = None;
     let mut question: Option<oneshot::Receiver<bool>> = None;
     // A question open, or a stop asked for.
@@ -75,35 +71,16 @@ pub async fn follow(
     let mut stopped_here = false;
     loop {
         tokio::select! {
-            answer = answers.message() => match answer {
-                Ok(Some(answer)) => {
-                    resumed = 0;
+            // A press while the watch is still being opened counts as much
+            // as one while it runs: the job is started either way.
+            answer = watch.next(client, calls) => match answer? {
+                Some(answer) => {
                     if let Some(job) = answer.user_import_job {
                         each(&job)?;
                         last = Some(job);
                     }
                 }
-                Ok(None) => break,
-                // The service asks watchers to resume elsewhere when it
-                // drains; a connection cut at its age says the same.
-                Err(status) if status.code() == tonic::Code::Unavailable => {
-                    answers = loop {
-                        if resumed == MAX_RESUMES {
-                            return Err(calls.failure(&status));
-                        }
-                        resumed += 1;
-                        tokio::time::sleep(RESUME_DELAY * resumed).await;
-                        let fresh = client
-                            .watch_user_import_job(calls.long_request(request.clone()))
-                            .await;
-                        match fresh {
-                            Ok(fresh) => break fresh.into_inner(),
-                            Err(again) if again.code() == tonic::Code::Unavailable => {}
-                            Err(other) => return Err(calls.failure(&other)),
-                        }
-                    };
-                }
-                Err(status) => return Err(calls.failure(&status)),
+                None => break,
             },
             () = interrupts.next() => {
                 if interrupted {
@@ -141,6 +118,61 @@ pub async fn follow(
         None => Err(CommandError::Transport(
             "the service ended the watch without an answer".to_owned(),
         )),
+    }
+}
+
+/// The watch call, opened when first asked for an answer and opened again
+/// when the service breaks it off.
+struct Watch {
+    request: WatchUserImportJobRequest,
+    answers: Option<Streaming<WatchUserImportJobResponse>>,
+    /// Whether a call was ever opened: a first call that fails is not resumed.
+    opened: bool,
+    /// Calls broken off in a row, each resumed on a fresh call.
+    resumed: u32,
+}
+
+impl Watch {
+    /// The next answer, or `None` once the job's status is final. The
+    /// service ends a watch UNAVAILABLE when it drains (a connection cut at
+    /// its age says the same): that asks the watcher to resume elsewhere.
+    async fn next(
+        &mut self,
+        client: &mut ImportJobServiceClient<Channel>,
+        calls: &Calls,
+    ) -> Result<Option<WatchUserImportJobResponse>, CommandError> {
+        loop {
+            let status = match &mut self.answers {
+                Some(answers) => match answers.message().await {
+                    Ok(Some(answer)) => {
+                        self.resumed = 0;
+                        return Ok(Some(answer));
+                    }
+                    Ok(None) => return Ok(None),
+                    Err(status) => status,
+                },
+                None => {
+                    let call = calls.long_request(self.request.clone());
+                    match client.watch_user_import_job(call).await {
+                        Ok(answers) => {
+                            self.answers = Some(answers.into_inner());
+                            self.opened = true;
+                            continue;
+                        }
+                        Err(status) => status,
+                    }
+                }
+            };
+            let resumable = status.code() == tonic::Code::Unavailable
+                && self.opened
+                && self.resumed < MAX_RESUMES;
+            if !resumable {
+                return Err(calls.failure(&status));
+            }
+            self.answers = None;
+            self.resumed += 1;
+            tokio::time::sleep(RESUME_DELAY * self.resumed).await;
+        }
     }
 }
 
