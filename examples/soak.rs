@@ -724,7 +724,7 @@ async fn soak(args: Args, allocator: &str) -> ExitCode {
         mib(peak_resident.max(end_memory.resident)),
     );
     println!("calls still in flight at the emulator after the last answer: {in_flight}");
-    let server_ok = matches!(server_result, Ok(Ok(Ok(()))));
+    let server_ok = matches!(server_result, Ok(Ok(())));
     println!(
         "server shut down cleanly: {}",
         if server_ok { "yes" } else { "no" }

@@ -130,6 +130,9 @@ pub enum ApiError {
     Panicked,
     /// The server is draining: a watch ends, to be resumed elsewhere.
     Draining,
+    /// The watch's connection is past `--max-connection-age`: the client is
+    /// to watch again, on a fresh connection.
+    ConnectionAged,
     /// The service follows as many jobs as it allows (`--max-watched-jobs`).
     WatchesOverLimit,
     /// The CSV fails Cognito's checks: each problem as (where, what), and
@@ -171,6 +174,7 @@ impl std::fmt::Display for ApiError {
             ApiError::CognitoRateLimited { .. } => f.write_str("no turn under the Cognito rate"),
             ApiError::Panicked => f.write_str("the handler panicked"),
             ApiError::Draining => f.write_str("the server is draining"),
+            ApiError::ConnectionAged => f.write_str("the connection is past its age"),
             ApiError::WatchesOverLimit => f.write_str("as many jobs watched as allowed"),
             ApiError::CsvInvalid { problems, more } => {
                 write!(f, "the CSV has {} problems", problems.len() as u64 + more)
@@ -307,6 +311,15 @@ impl From<ApiError> for Status {
                 (
                     Code::Unavailable,
                     "the service is shutting down; watch again, on another replica".to_owned(),
+                    None,
+                )
+            }
+            ApiError::ConnectionAged => {
+                details.set_retry_info(Some(Duration::ZERO));
+                details.set_error_info("CONNECTION_AGED", SERVICE_DOMAIN, HashMap::new());
+                (
+                    Code::Unavailable,
+                    "this connection is past its maximum age (--max-connection-age); watch again, on a new connection".to_owned(),
                     None,
                 )
             }

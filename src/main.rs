@@ -72,19 +72,13 @@ async fn run(settings: &Settings) -> Exit {
         }
     };
     application.announce();
-    let code = match application.run_until(shutdown).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "server failed");
-            std::process::ExitCode::FAILURE
-        }
-    };
+    application.run_until(shutdown).await;
     let drained = Instant::now();
     let grace_ends = signalled
         .get()
         .map_or(drained, |at| *at + settings.shutdown_grace);
     Exit {
-        code,
+        code: std::process::ExitCode::SUCCESS,
         logs_written_by: grace_ends.clamp(drained + LOG_TIME_MIN, drained + LOG_TIME_MAX),
     }
 }

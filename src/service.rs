@@ -20,6 +20,7 @@ use tracing::{Instrument, Span};
 use crate::{
     auth::{Caller, MessageFailure},
     cognito::{Answered, Cognito, CognitoError},
+    connections::GoingAway,
     error::{ApiError, Target, insert_request_id},
     layers::deadline::CallDeadline,
     metrics::Metrics,
@@ -588,6 +589,7 @@ impl ImportJobService for ImportJobs {
         &self,
         request: Request<WatchUserImportJobRequest>,
     ) -> Result<Response<Watching>, Status> {
+        let connection = request.extensions().get::<GoingAway>().cloned();
         let (call, message) = Call::begin(request);
         let request = JobRequest::parse(&message.user_pool_id, &message.job_id)
             .map_err(ApiError::InvalidRequest)?;
@@ -618,6 +620,7 @@ impl ImportJobService for ImportJobs {
         let mut watcher = Watcher {
             seen,
             draining: self.draining.subscribe(),
+            connection,
             deadline: call.deadline,
             sent: None,
             done: false,

@@ -5,7 +5,7 @@
 use std::{fmt, future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::oneshot};
-use tonic::transport::Server;
+use tonic::service::{RecoverErrorLayer, Routes};
 use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 
@@ -254,19 +254,15 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then drains (see [`serve`]).
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<(), tonic::transport::Error> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
         let _emulator = self.emulator;
         let metrics = self
             .metrics_listener
             .map(|listener| metrics::serve(listener, Arc::clone(&self.service.metrics)));
-        let served = serve(self.listener, self.service, self.shutdown_grace, shutdown).await;
+        serve(self.listener, self.service, self.shutdown_grace, shutdown).await;
         if let Some(metrics) = metrics {
             metrics.abort();
         }
-        served
     }
 }
 
@@ -278,7 +274,7 @@ pub async fn serve(
     service: Hosted,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), tonic::transport::Error> {
+) {
     let health = tonic_health::server::HealthReporter::new();
     let (draining, draining_seen) = tokio::sync::watch::channel(false);
     let health_service = tonic_health::pb::health_server::HealthServer::new(DrainingHealth::new(
@@ -302,10 +298,7 @@ pub async fn serve(
         // So a panic anywhere below is answered INTERNAL, and logged and
         // counted as such.
         .layer(CatchPanicLayer)
-        // Before anything that waits, so the caller's deadline bounds it all;
-        // and before any layer that defers calling the next one, so its
-        // deadline is set in the same instant as tonic's own timer, and fires
-        // first (see `layers::deadline`).
+        // Before anything that waits, so the caller's deadline bounds it all.
         .layer(DeadlineLayer)
         // Before every limit, and reading headers only: a caller that proves
         // no identity is refused at once and holds nothing.
@@ -342,18 +335,8 @@ pub async fn serve(
         let _ = drained.await;
     };
     let max_message = limits.max_request_bytes as usize;
-    let handshake_timeout = limits.handshake_timeout;
-    let router = Server::builder()
-        .max_concurrent_streams(limits.http2_max_concurrent_streams)
-        .http2_max_header_list_size(limits.http2_max_header_list_bytes)
-        .http2_keepalive_interval(Some(limits.http2_keepalive_interval))
-        .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout))
-        // hyper's guard against rapid resets (CVE-2023-44487), explicit.
-        .http2_max_pending_accept_reset_streams(Some(HTTP2_MAX_PENDING_RESETS))
-        .max_connection_age(limits.max_connection_age)
-        .max_connection_age_grace(limits.max_connection_age_grace)
-        .tcp_keepalive(Some(TCP_KEEPALIVE))
-        .layer(stack)
+    let mut routes = Routes::builder();
+    routes
         // Health's and reflection's requests are a few names: they get the
         // same small message limit as the API, not tonic's 4 MiB.
         .add_service(health_service.max_decoding_message_size(max_message))
@@ -366,22 +349,44 @@ pub async fn serve(
                 // The chunk's field tag and length come on top of its bytes.
                 .max_decoding_message_size(max_message.max(MAX_UPLOAD_CHUNK_BYTES + 16)),
         );
-    let mut server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send + '_>> =
-        match service.tls {
-            Some(tls) => {
-                Box::pin(router.serve_with_incoming_shutdown(
-                    tls.incoming(listener, handshake_timeout),
-                    drained,
-                ))
-            }
-            None => Box::pin(router.serve_with_incoming_shutdown(
-                connections::plaintext(listener, handshake_timeout),
-                drained,
-            )),
-        };
+    let routes = routes.routes().prepare();
+    // A layer that fails (rather than answers a status) is answered as
+    // tonic's own server would: a status, not a reset stream.
+    let grpc = ServiceBuilder::new()
+        .layer(RecoverErrorLayer::new())
+        .layer(stack)
+        .service(routes);
+    let http2 = connections::Http2Settings {
+        max_concurrent_streams: limits.http2_max_concurrent_streams,
+        max_header_list_bytes: limits.http2_max_header_list_bytes,
+        keepalive_interval: limits.http2_keepalive_interval,
+        keepalive_timeout: limits.http2_keepalive_timeout,
+        max_pending_accept_reset_streams: HTTP2_MAX_PENDING_RESETS,
+    };
+    let lifetime = connections::Lifetime {
+        max_age: limits.max_connection_age,
+        grace: limits.max_connection_age_grace,
+    };
+    let handshake_timeout = limits.handshake_timeout;
+    let mut server: Pin<Box<dyn Future<Output = ()> + Send + '_>> = match service.tls {
+        Some(tls) => Box::pin(connections::serve(
+            tls.incoming(listener, handshake_timeout),
+            grpc,
+            http2,
+            lifetime,
+            drained,
+        )),
+        None => Box::pin(connections::serve(
+            connections::plaintext(listener, handshake_timeout),
+            grpc,
+            http2,
+            lifetime,
+            drained,
+        )),
+    };
 
     tokio::select! {
-        result = &mut server => return result,
+        () = &mut server => return,
         () = shutdown => {}
     }
     tracing::info!(
@@ -397,14 +402,8 @@ pub async fn serve(
     draining.send_replace(true);
     service.import_jobs.drain();
     let _ = drain.send(());
-    match tokio::time::timeout(grace, server).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::warn!(
-                "shutdown grace period over with calls still in flight; stopping anyway"
-            );
-            Ok(())
-        }
+    if tokio::time::timeout(grace, server).await.is_err() {
+        tracing::warn!("shutdown grace period over with calls still in flight; stopping anyway");
     }
 }
 
@@ -476,8 +475,6 @@ fn authorizer(settings: &AuthSettings) -> Result<Authorizer, LoadError> {
 /// Streams a client may reset before their handlers ran, per connection,
 /// before the connection is closed: hyper's default, set explicitly.
 const HTTP2_MAX_PENDING_RESETS: usize = 20;
-/// TCP keepalive probes find peers that vanished without closing.
-const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// Catches SIGTERM and SIGINT (Ctrl-C) from the moment it is called, and
 /// returns a future that completes on the first of them. Call it before the

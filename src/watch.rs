@@ -20,6 +20,7 @@ use tokio::{sync::watch, time::Instant};
 use tonic::Status;
 
 use crate::{
+    connections::GoingAway,
     error::ApiError,
     proto::{UserImportJob, UserImportJobStatus},
 };
@@ -178,11 +179,20 @@ impl PollIntervals {
     }
 }
 
+async fn connection_aged(connection: &mut Option<GoingAway>) {
+    match connection {
+        Some(connection) => connection.aged().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// What a watcher sends next, given what it sent last: the news, the
 /// status that ends its stream, or nothing more.
 pub(crate) struct Watcher {
     pub(crate) seen: watch::Receiver<Seen>,
     pub(crate) draining: watch::Receiver<bool>,
+    /// The watcher's connection, past its age, asks its streams to end.
+    pub(crate) connection: Option<GoingAway>,
     pub(crate) deadline: Option<Instant>,
     /// What the watcher sent last; `None` before its first answer.
     pub(crate) sent: Option<UserImportJob>,
@@ -214,6 +224,7 @@ impl Watcher {
                 },
                 _ = self.draining.wait_for(|draining| *draining) => break Err(ApiError::Draining.into()),
                 () = deadline => break Err(ApiError::DeadlineExceeded.into()),
+                () = connection_aged(&mut self.connection) => break Err(ApiError::ConnectionAged.into()),
             }
         };
         match &outcome {

@@ -2,12 +2,11 @@
 //! DEADLINE_EXCEEDED, with the service's ErrorInfo, when it passes.
 //!
 //! When the deadline passes, the call's future is dropped, and with it the
-//! AWS request and any retries the SDK had left. tonic's own timeout would
-//! answer CANCELLED; this layer fires first because it computes the same
-//! deadline a moment earlier (within tonic's `call`) and tonic polls the
-//! inner future before its timer. That holds only while every layer outside
-//! this one calls the next synchronously: keep it outside any layer that
-//! awaits before calling on (authorization reads the request body).
+//! AWS request and any retries the SDK had left. It is the only timer on the
+//! caller's deadline (`connections` serves the calls, without tonic's server
+//! and its timeout, which would answer CANCELLED). Keep it outside every
+//! layer that awaits before calling on (authorization reads the request
+//! body), so that the deadline bounds them too.
 
 use std::{
     task::{Context, Poll},

@@ -90,7 +90,7 @@ pub struct TestApp {
     pub client: ImportJobServiceClient<Channel>,
     pub emulator: Emulator,
     stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    server: Option<JoinHandle<()>>,
 }
 
 /// Arguments every test app gets: an ephemeral port, and one attempt per AWS
@@ -297,7 +297,7 @@ impl TestApp {
     }
 
     /// The server's task, to await its end.
-    pub fn server_task(&mut self) -> JoinHandle<Result<(), tonic::transport::Error>> {
+    pub fn server_task(&mut self) -> JoinHandle<()> {
         self.server.take().expect("not yet taken")
     }
 }

@@ -125,7 +125,7 @@ async fn health_serves_then_turns_not_serving_when_shutdown_begins_and_watches_e
     let result = tokio::time::timeout(Duration::from_secs(3), app.server_task())
         .await
         .expect("the server stops");
-    result.unwrap().expect("a clean shutdown");
+    result.expect("a clean shutdown");
 }
 
 #[tokio::test]
@@ -161,6 +161,5 @@ async fn calls_in_flight_finish_during_shutdown_and_new_connections_are_refused(
     tokio::time::timeout(Duration::from_secs(3), server)
         .await
         .expect("the server stops")
-        .unwrap()
-        .unwrap();
+        .expect("a clean shutdown");
 }

@@ -4,6 +4,7 @@
 
 mod auth;
 mod binary;
+mod connections;
 mod errors;
 mod faults;
 mod goodput;

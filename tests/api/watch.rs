@@ -180,8 +180,7 @@ async fn watches_end_unavailable_when_the_server_drains() {
     tokio::time::timeout(Duration::from_secs(3), app.server_task())
         .await
         .expect("the server stops")
-        .unwrap()
-        .unwrap();
+        .expect("a clean shutdown");
 }
 
 #[tokio::test]

@@ -58,7 +58,6 @@ async fn shutdown_in_the_middle_of_load_loses_no_call_in_flight() {
     tokio::time::timeout(Duration::from_secs(3), probe.app.server_task())
         .await
         .expect("the server stops once the calls are answered")
-        .unwrap()
         .expect("a clean shutdown");
     assert_eq!(probe.app.emulator.abandoned_calls(), 0);
     probe.assert_nothing_left_behind().await;

@@ -315,7 +315,7 @@ async fn a_watch_resumes_when_its_replica_drains() {
     }
     let addr = first.addr.to_string();
     first.begin_shutdown();
-    first.server_task().await.unwrap().unwrap();
+    first.server_task().await.unwrap();
     let args = [&polls[..], &["--listen", &addr]].concat();
     let _second = crate::helpers::spawn_app_connected(&args, connect).await;
     // Meanwhile the job ends.
