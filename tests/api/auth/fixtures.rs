@@ -28,7 +28,7 @@ impl Files {
         }
     }
 
-    /// Writes `name` (replacing it atomically, as a ConfigMap update does).
+    /// Writes `name`, replacing it atomically.
     pub fn write(&self, name: &str, content: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         let staged = self.dir.path().join(format!(".{name}.new"));
@@ -66,10 +66,16 @@ impl Files {
     /// policy.
     pub fn token_service(&self, policy: &str, signers: &[&Signer]) -> Vec<String> {
         self.write("policy.json", policy);
+        let mut flags = vec!["--auth-policy".to_owned(), self.path("policy.json")];
+        flags.extend(self.token_flags(signers));
+        flags
+    }
+
+    /// Writes a JWKS of the signers' keys, and returns the flags that take
+    /// tokens they signed.
+    pub fn token_flags(&self, signers: &[&Signer]) -> Vec<String> {
         self.write("jwks.json", &jwks(signers));
         [
-            "--auth-policy",
-            &self.path("policy.json"),
             "--jwks",
             &self.path("jwks.json"),
             "--jwt-issuer",

@@ -10,7 +10,7 @@ mod policy;
 mod reload;
 mod stalls;
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use import_job_service::{
     emulator::{DEMO_POOL, Fault, JobStatus},
@@ -94,6 +94,13 @@ impl Secured {
 
     async fn start_with(policy: &str, extra: &[&str]) -> Self {
         let files = Files::new();
+        let policy = files.write("policy.json", policy);
+        Self::start_reading(files, &policy, extra).await
+    }
+
+    /// As [`Secured::start_with`], with the policy in the file at `policy`,
+    /// wherever it is.
+    async fn start_reading(files: Files, policy: &Path, extra: &[&str]) -> Self {
         let pki = Pki::new("Test CA");
         let (rsa, ec, ed) = (
             Signer::new("rsa-1", Algorithm::RS256),
@@ -101,7 +108,8 @@ impl Secured {
             Signer::new("ed-1", Algorithm::EdDSA),
         );
         let mut flags = files.tls_service(&pki);
-        flags.extend(files.token_service(policy, &[&rsa, &ec, &ed]));
+        flags.extend(["--auth-policy".to_owned(), policy.display().to_string()]);
+        flags.extend(files.token_flags(&[&rsa, &ec, &ed]));
         let args: Vec<&str> = flags
             .iter()
             .map(String::as_str)

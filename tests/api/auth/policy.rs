@@ -270,3 +270,76 @@ async fn each_method_is_authorized_on_its_own_for_each_pool() {
         }
     }
 }
+
+/// The policies in deploy/kubernetes load, and allow what their rules say
+/// to whom: the base's no one, the production example's each of its three
+/// callers its own methods, in its own pools.
+#[tokio::test]
+async fn the_policies_deploy_kubernetes_ships_allow_what_they_say() {
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes");
+
+    let base = Secured::start_reading(Files::new(), &deploy.join("base/policy.json"), &[]).await;
+    let operator = As::cert(base.pki.client(&["ops.corp.test"], None));
+    for method in Method::ALL {
+        let job = method.job_for(&base.app, DEMO_POOL);
+        let mut client = ImportJobServiceClient::new(base.channel(&operator).await);
+        let status = method
+            .send(&mut client, DEMO_POOL, &job, &Sent::default())
+            .await
+            .unwrap_err();
+        assert_refused(&status, Code::PermissionDenied, "CALLER_NOT_ALLOWED");
+    }
+
+    let production = Secured::start_reading(
+        Files::new(),
+        &deploy.join("overlays/production/policy.json"),
+        &[],
+    )
+    .await;
+    const OWN_POOL: &str = "us-east-1_Billing01";
+    let caller = |spiffe_id: &str| As::cert(production.pki.client(&[spiffe_id], None));
+    use Method::*;
+    let callers = [
+        (
+            "importer",
+            caller("spiffe://prod.example.com/ns/billing/sa/user-importer"),
+            &[Create, GetCsvHeader, Start, Describe, Stop][..],
+            &[][..],
+        ),
+        (
+            "dashboard",
+            caller("spiffe://prod.example.com/ns/dashboards/sa/import-dashboard"),
+            &[GetCsvHeader, Describe, List][..],
+            &[GetCsvHeader, Describe, List][..],
+        ),
+        (
+            "operator",
+            caller("spiffe://prod.example.com/ns/operations/sa/on-call"),
+            &[Describe, List, Stop][..],
+            &[Describe, List, Stop][..],
+        ),
+        (
+            "another account of billing",
+            caller("spiffe://prod.example.com/ns/billing/sa/default"),
+            &[][..],
+            &[][..],
+        ),
+    ];
+    for (who, caller, in_own_pool, elsewhere) in callers {
+        for (pool, allowed) in [(OWN_POOL, in_own_pool), (DEMO_POOL, elsewhere)] {
+            for method in Method::ALL {
+                let job = method.job_for(&production.app, pool);
+                let mut client = ImportJobServiceClient::new(production.channel(&caller).await);
+                let result = method.send(&mut client, pool, &job, &Sent::default()).await;
+                let context = format!("{who} {method:?} in {pool}");
+                match result {
+                    Ok(_) => assert!(allowed.contains(&method), "{context} was allowed"),
+                    Err(status) => {
+                        assert!(!allowed.contains(&method), "{context}: {status:?}");
+                        assert_refused(&status, Code::PermissionDenied, "CALLER_NOT_ALLOWED");
+                    }
+                }
+            }
+        }
+    }
+}
