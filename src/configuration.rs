@@ -48,6 +48,14 @@ pub struct Settings {
     #[arg(long, env = "IMPORT_JOB_SERVICE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// Also serve `grpc.health.v1` alone on this address, in plaintext and
+    /// to anyone who reaches it: for probes that speak no TLS (the
+    /// kubelet's gRPC probes), when the gRPC listener serves TLS. It reports
+    /// what the gRPC listener's health service does, NOT_SERVING from the
+    /// moment the service drains. Off when unset.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_HEALTH_LISTEN")]
+    pub health_listen: Option<SocketAddr>,
+
     #[command(flatten)]
     pub auth: AuthSettings,
 

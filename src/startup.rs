@@ -82,6 +82,7 @@ pub struct Application {
     /// lives.
     _reloading: reload::Watching,
     metrics_listener: Option<TcpListener>,
+    health_listener: Option<TcpListener>,
     service: Hosted,
     shutdown_grace: Duration,
     emulator: Option<Emulator>,
@@ -143,6 +144,10 @@ impl Application {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
         };
+        let health_listener = match settings.health_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         let cognito = Cognito::connect(&settings.aws, connection, Arc::clone(&metrics)).await;
         let limits = &settings.limits;
         let rate = |rate, burst| RateSettings {
@@ -163,6 +168,7 @@ impl Application {
             listener,
             _reloading: reloading,
             metrics_listener,
+            health_listener,
             service: Hosted {
                 import_jobs: ImportJobs::new(
                     cognito,
@@ -202,6 +208,13 @@ impl Application {
     /// Where metrics are served, with `--metrics-listen`.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("a bound listener has an address"))
+    }
+
+    /// Where health alone is served, with `--health-listen`.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_listener
             .as_ref()
             .map(|l| l.local_addr().expect("a bound listener has an address"))
     }
@@ -259,18 +272,30 @@ impl Application {
         let metrics = self
             .metrics_listener
             .map(|listener| metrics::serve(listener, Arc::clone(&self.service.metrics)));
-        serve(self.listener, self.service, self.shutdown_grace, shutdown).await;
+        let listeners = Listeners {
+            grpc: self.listener,
+            health: self.health_listener,
+        };
+        serve(listeners, self.service, self.shutdown_grace, shutdown).await;
         if let Some(metrics) = metrics {
             metrics.abort();
         }
     }
 }
 
-/// Serves the import job service, health and reflection on `listener` until
-/// `shutdown` completes. Then health turns NOT_SERVING, the listener stops
+/// Where [`serve`] listens.
+pub struct Listeners {
+    /// The import job service, health and reflection.
+    pub grpc: TcpListener,
+    /// Health alone, in plaintext (`--health-listen`).
+    pub health: Option<TcpListener>,
+}
+
+/// Serves the import job service, health and reflection (and health alone,
+/// if asked) on `listeners` until `shutdown` completes. Then health turns NOT_SERVING, the listener stops
 /// accepting, and calls in flight get `grace` to finish.
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Listeners,
     service: Hosted,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
@@ -339,7 +364,11 @@ pub async fn serve(
     routes
         // Health's and reflection's requests are a few names: they get the
         // same small message limit as the API, not tonic's 4 MiB.
-        .add_service(health_service.max_decoding_message_size(max_message))
+        .add_service(
+            health_service
+                .clone()
+                .max_decoding_message_size(max_message),
+        )
         .add_service(reflection_v1().max_decoding_message_size(max_message))
         .add_service(reflection_v1alpha().max_decoding_message_size(max_message))
         // A unary request is bounded by the authorization layer, which reads
@@ -368,6 +397,20 @@ pub async fn serve(
         grace: limits.max_connection_age_grace,
     };
     let handshake_timeout = limits.handshake_timeout;
+    // Served until the process ends, through the drain: the probes see
+    // NOT_SERVING rather than a refused connection. No layers: a probe is no
+    // call, and holds nothing but its stream.
+    let _health_only = listeners.health.map(|listener| {
+        let health = Routes::new(health_service.max_decoding_message_size(max_message)).prepare();
+        AbortOnDrop(tokio::spawn(connections::serve(
+            connections::plaintext(listener, handshake_timeout),
+            health,
+            http2,
+            lifetime,
+            std::future::pending(),
+        )))
+    });
+    let listener = listeners.grpc;
     let mut server: Pin<Box<dyn Future<Output = ()> + Send + '_>> = match service.tls {
         Some(tls) => Box::pin(connections::serve(
             tls.incoming(listener, handshake_timeout),
@@ -404,6 +447,15 @@ pub async fn serve(
     let _ = drain.send(());
     if tokio::time::timeout(grace, server).await.is_err() {
         tracing::warn!("shutdown grace period over with calls still in flight; stopping anyway");
+    }
+}
+
+/// A task that ends with its handle.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -87,6 +87,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// Where metrics are served, when the test asked for them.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where health alone is served, when the test asked for it.
+    pub health_addr: Option<SocketAddr>,
     pub client: ImportJobServiceClient<Channel>,
     pub emulator: Emulator,
     stop: Option<oneshot::Sender<()>>,
@@ -162,6 +164,7 @@ pub fn settings(args: &[&str]) -> Settings {
 async fn start(app: Application, emulator: Emulator) -> TestApp {
     let addr = app.local_addr();
     let metrics_addr = app.metrics_addr();
+    let health_addr = app.health_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -176,6 +179,7 @@ async fn start(app: Application, emulator: Emulator) -> TestApp {
     TestApp {
         addr,
         metrics_addr,
+        health_addr,
         client,
         emulator,
         stop: Some(stop),

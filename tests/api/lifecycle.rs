@@ -163,3 +163,62 @@ async fn calls_in_flight_finish_during_shutdown_and_new_connections_are_refused(
         .expect("the server stops")
         .expect("a clean shutdown");
 }
+
+#[tokio::test]
+async fn health_alone_is_served_in_plaintext_on_its_own_listener_through_the_drain() {
+    let mut app = crate::helpers::spawn_app_with(&["--health-listen", "127.0.0.1:0"]).await;
+    let health_addr = app.health_addr.expect("--health-listen binds");
+    let mut health = HealthClient::new(channel(health_addr).await);
+    let check = |service: &str| HealthCheckRequest {
+        service: service.to_owned(),
+    };
+    for service in ["", SERVICE] {
+        let status = health.check(check(service)).await.unwrap().into_inner();
+        assert_eq!(status.status(), ServingStatus::Serving, "{service:?}");
+    }
+    // Nothing but health: the API is not on this port.
+    let mut api = import_job_service::proto::import_job_service_client::ImportJobServiceClient::new(
+        channel(health_addr).await,
+    );
+    let status = api
+        .describe_user_import_job(import_job_service::proto::DescribeUserImportJobRequest {
+            user_pool_id: DEMO_POOL.to_owned(),
+            job_id: "import-in-progress".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+
+    // A call in flight keeps the service draining; meanwhile the probe's
+    // port answers, NOT_SERVING.
+    app.emulator.inject_for_operation(
+        "DescribeUserImportJob",
+        Fault::Delay(Duration::from_secs(2)),
+        1,
+    );
+    let mut client = app.client.clone();
+    let in_flight = tokio::spawn(async move {
+        client
+            .describe_user_import_job(import_job_service::proto::DescribeUserImportJobRequest {
+                user_pool_id: DEMO_POOL.to_owned(),
+                job_id: "import-in-progress".to_owned(),
+            })
+            .await
+    });
+    wait_for(|| app.emulator.calls_in_flight() == 1).await;
+    app.begin_shutdown();
+    let mut not_serving = false;
+    for _ in 0..50 {
+        let status = health.check(check(SERVICE)).await.unwrap().into_inner();
+        if status.status() == ServingStatus::NotServing {
+            not_serving = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(not_serving, "the health port never said NOT_SERVING");
+    assert!(
+        in_flight.await.unwrap().is_ok(),
+        "the call in flight finished"
+    );
+}
