@@ -126,12 +126,6 @@ pub struct Traces {
     route: Route,
 }
 
-impl fmt::Debug for Traces {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Traces")
-    }
-}
-
 impl Traces {
     /// Starts exporting to `endpoint` (checked by `configuration`). Within
     /// a Tokio runtime: the channel to the collector runs on it.
