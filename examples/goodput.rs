@@ -65,7 +65,7 @@ async fn main() {
         "json",
     ]);
     // Logged as in production, into nothing.
-    telemetry::init(&settings.log, std::io::sink).expect("one subscriber");
+    telemetry::init(&settings.log, false, std::io::sink).expect("one subscriber");
     println!(
         "goodput: rate {} calls/s, burst {}, deadline {:?}, {:?} per load; open loop, one job stopped again and again (FAILED_PRECONDITION from Cognito counts as reaching it)",
         args.rate, args.burst, args.deadline, args.duration

@@ -509,7 +509,7 @@ async fn soak(args: Args, allocator: &str) -> ExitCode {
         Err(error) => error.exit(),
     };
     // The service logs every call as it would in production, into nothing.
-    telemetry::init(&settings.log, std::io::sink).expect("one subscriber");
+    telemetry::init(&settings.log, false, std::io::sink).expect("one subscriber");
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

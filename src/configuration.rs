@@ -67,6 +67,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub log: LogSettings,
+
+    #[command(flatten)]
+    pub traces: TraceSettings,
 }
 
 /// Who may call: TLS, client certificates, bearer tokens and the policy.
@@ -402,6 +405,63 @@ pub struct LogSettings {
     pub audit_summary_window: Duration,
 }
 
+/// Where the service sends its traces, and which calls it traces.
+#[derive(Debug, Clone, Args)]
+pub struct TraceSettings {
+    /// Send traces to this OpenTelemetry collector over OTLP/gRPC
+    /// (`http://collector:4317`, or `https://` checked against the system's
+    /// CA roots): a span per ImportJobService call and one per call to
+    /// Cognito, in the caller's trace when it sends `traceparent`. Off when
+    /// unset.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_OTLP_ENDPOINT", value_name = "URL", value_parser = parse_otlp_endpoint)]
+    pub otlp_endpoint: Option<String>,
+
+    /// The share of calls traced, from 0 to 1, among those whose caller sends
+    /// no `traceparent`. A call whose caller does is traced if and only if
+    /// the caller's trace is sampled. Needs --otlp-endpoint.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_OTLP_SAMPLING_RATIO", value_name = "RATIO",
+          default_value_t = 1.0, value_parser = parse_ratio, requires = "otlp_endpoint")]
+    pub otlp_sampling_ratio: f64,
+
+    /// How often finished spans are sent to the collector, in one batch.
+    /// Needs --otlp-endpoint.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_OTLP_EXPORT_INTERVAL", default_value = "5s",
+          value_parser = parse_positive_short_duration, requires = "otlp_endpoint")]
+    pub otlp_export_interval: Duration,
+}
+
+/// A collector's OTLP/gRPC endpoint: http or https, a host, no path, query
+/// or credentials (it is logged when export fails; a collector that wants
+/// credentials gets them from `OTEL_EXPORTER_OTLP_HEADERS`).
+fn parse_otlp_endpoint(value: &str) -> Result<String, String> {
+    const EXPECTED: &str =
+        "expected the URL of an OTLP/gRPC collector, such as http://otel-collector:4317";
+    let uri: http::Uri = value.parse().map_err(|e| format!("{e} ({EXPECTED})"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(format!("the scheme must be http or https ({EXPECTED})"));
+    }
+    let Some(authority) = uri.authority() else {
+        return Err(format!("no host ({EXPECTED})"));
+    };
+    if authority.host().is_empty() || authority.as_str().contains('@') {
+        return Err(format!(
+            "a host without credentials is expected ({EXPECTED})"
+        ));
+    }
+    if uri.path() != "/" || uri.query().is_some() {
+        return Err(format!("no path or query is expected ({EXPECTED})"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// A share, from 0 to 1.
+fn parse_ratio(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+        _ => Err("expected a number from 0 to 1, such as 0.1".to_owned()),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Auto,
@@ -461,6 +521,55 @@ mod tests {
         ] {
             let err = Settings::try_parse_from(base.iter().chain(incomplete)).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{incomplete:?}");
+        }
+    }
+
+    #[test]
+    fn trace_flags_are_checked_and_need_an_endpoint() {
+        let parse = |flags: &[&str]| {
+            let base = ["import-job-service", "--insecure-allow-unauthenticated"];
+            Settings::try_parse_from(base.iter().chain(flags))
+        };
+        let off = parse(&[]).unwrap().traces;
+        assert_eq!(off.otlp_endpoint, None);
+        let on = parse(&["--otlp-endpoint", "http://collector:4317/"])
+            .unwrap()
+            .traces;
+        assert_eq!(on.otlp_endpoint.as_deref(), Some("http://collector:4317"));
+        assert_eq!(on.otlp_sampling_ratio, 1.0);
+        assert_eq!(on.otlp_export_interval, Duration::from_secs(5));
+
+        for endpoint in [
+            "collector:4317",
+            "ftp://collector:4317",
+            "http://user:secret@collector:4317",
+            "http://collector:4317/v1/traces",
+            "http://collector:4317/?token=x",
+            "http://:4317",
+        ] {
+            let err = parse(&["--otlp-endpoint", endpoint]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{endpoint}");
+            let text = err.to_string();
+            assert!(text.contains("--otlp-endpoint"), "{endpoint}: {text}");
+        }
+        for ratio in ["1.5", "-0.1", "NaN", "half"] {
+            let flag = format!("--otlp-sampling-ratio={ratio}");
+            let err = parse(&["--otlp-endpoint", "http://c:4317", &flag]).unwrap_err();
+            assert!(
+                err.to_string().contains("--otlp-sampling-ratio"),
+                "{ratio}: {err}"
+            );
+        }
+        for alone in [
+            &["--otlp-sampling-ratio", "0.5"][..],
+            &["--otlp-export-interval", "1s"],
+        ] {
+            let err = parse(alone).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{alone:?}");
+            assert!(
+                err.to_string().contains("--otlp-endpoint"),
+                "{alone:?}: {err}"
+            );
         }
     }
 

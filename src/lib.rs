@@ -13,7 +13,7 @@
 //! Cognito's data, or with the status the error table in [`error`] gives.
 //!
 //! [`startup`] wires it all and serves it with health and reflection;
-//! [`configuration`] holds the flags, [`telemetry`] the logging, and
+//! [`configuration`] holds the flags, [`telemetry`] the logs and traces, and
 //! [`emulator`] a Cognito emulator for running without an AWS account.
 
 pub mod audit;

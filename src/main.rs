@@ -20,7 +20,11 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    if let Err(error) = telemetry::init(&settings.log, log_writer) {
+    if let Err(error) = telemetry::init(
+        &settings.log,
+        settings.traces.otlp_endpoint.is_some(),
+        log_writer,
+    ) {
         eprintln!("import-job-service: cannot set up logging: {error}");
         return std::process::ExitCode::FAILURE;
     }

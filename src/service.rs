@@ -35,7 +35,7 @@ use crate::{
         import_job_service_server::ImportJobService,
     },
     rate_limit::CognitoRates,
-    telemetry::{loggable, loggable_text},
+    telemetry::{loggable, loggable_text, traces::ServerSpan},
     upload::S3Uploads,
     validation::{
         CreateRequest, FieldViolation, JobId, JobRequest, ListRequest, PoolRequest, UserPoolId,
@@ -78,11 +78,12 @@ pub struct HandlerSettings {
 /// The stream of a watch's answers.
 type Watching = Pin<Box<dyn Stream<Item = Result<WatchUserImportJobResponse, Status>> + Send>>;
 
-/// What the layers left on a call for the handler: its deadline and who
-/// calls.
+/// What the layers left on a call for the handler: its deadline, who
+/// calls, and its server span if it is traced.
 struct Call {
     deadline: Option<Instant>,
     caller: String,
+    trace: Option<ServerSpan>,
 }
 
 impl Call {
@@ -91,7 +92,7 @@ impl Call {
     fn begin<M: Scoped>(request: Request<M>) -> (Self, M) {
         let call = Self::of(&request);
         let message = request.into_inner();
-        record_scope(&message);
+        call.record_scope(&message);
         (call, message)
     }
 
@@ -103,7 +104,12 @@ impl Call {
             .get::<Caller>()
             .map(ToString::to_string)
             .unwrap_or_default();
-        Self { deadline, caller }
+        let trace = request.extensions().get::<ServerSpan>().cloned();
+        Self {
+            deadline,
+            caller,
+            trace,
+        }
     }
 
     /// The same call, for a second call to Cognito.
@@ -111,16 +117,20 @@ impl Call {
         Self {
             deadline: self.deadline,
             caller: self.caller.clone(),
+            trace: self.trace.clone(),
         }
     }
-}
 
-/// Records a request's scope in the call's span.
-fn record_scope(message: &impl Scoped) {
-    let span = Span::current();
-    span.record("user_pool_id", loggable(message.user_pool_id()));
-    if let Some(job_id) = message.job_id() {
-        span.record("job_id", loggable(job_id));
+    /// Records a request's scope in the call's span, and its server span.
+    fn record_scope(&self, message: &impl Scoped) {
+        let span = Span::current();
+        span.record("user_pool_id", loggable(message.user_pool_id()));
+        if let Some(job_id) = message.job_id() {
+            span.record("job_id", loggable(job_id));
+        }
+        if let Some(trace) = &self.trace {
+            trace.record_scope(message.user_pool_id(), message.job_id());
+        }
     }
 }
 
@@ -185,9 +195,11 @@ impl ImportJobs {
         let mut draining = self.draining.subscribe();
         let mut unchanged = 0;
         loop {
+            // A poll outlives the call that began it: it is in no trace.
             let call = Call {
                 deadline: None,
                 caller: caller.clone(),
+                trace: None,
             };
             match self.describe(call, &request).await {
                 Ok(job) => {
@@ -224,8 +236,9 @@ impl ImportJobs {
     }
     /// What every method does around its call to Cognito: the pool's
     /// region, a turn under the rate of the operation's quota, the call
-    /// (`send`), its metrics and span fields, and the answer with the AWS
-    /// request id, or the status the error table gives.
+    /// (`send`, with its span when the call is traced), its metrics and span
+    /// fields, and the answer with the AWS request id, or the status the
+    /// error table gives.
     async fn forward<T, F, Fut>(
         &self,
         call: Call,
@@ -251,14 +264,22 @@ impl ImportJobs {
                 retry_after: refused.retry_after,
             })?;
         let timer = rate.time_call(&region);
+        let traced = call
+            .trace
+            .as_ref()
+            .map(|trace| trace.cognito_call(operation.cognito_name(), &region));
         let result = send(self.cognito.clone(), region.clone()).await;
         let latency = timer.finish();
+        let outcome = outcome(&result);
         self.metrics
-            .cognito_call(operation, &region, &outcome(&result), latency);
+            .cognito_call(operation, &region, &outcome, latency);
         let request_id = match &result {
             Ok(answered) => answered.request_id.as_deref(),
             Err(error) => error.request_id.as_deref(),
         };
+        if let Some(traced) = traced {
+            traced.end(request_id, result.is_err().then_some(outcome.as_str()));
+        }
         if let Some(id) = request_id {
             span.record("aws_request_id", id);
         }
@@ -377,6 +398,7 @@ impl ImportJobService for ImportJobs {
         )
         .map_err(ApiError::InvalidRequest)?;
         let target = pool_target(Operation::CreateUserImportJob, &request.user_pool_id);
+        let trace = call.trace.clone();
         let created = self
             .forward(call, target, async move |cognito, region| {
                 cognito.create_user_import_job(region, &request).await
@@ -386,6 +408,9 @@ impl ImportJobService for ImportJobs {
         // logged only if it is one (a log line holds no value unchecked).
         if let Ok(job_id) = JobId::parse(&created.get_ref().job_id) {
             Span::current().record("job_id", job_id.as_str());
+            if let Some(trace) = trace {
+                trace.record_job(job_id.as_str());
+            }
         }
         Ok(with_job(created, |user_import_job| {
             CreateUserImportJobResponse { user_import_job }
@@ -477,7 +502,7 @@ impl ImportJobService for ImportJobs {
         if !first.chunk.is_empty() {
             return Err(ApiError::Message(MessageFailure::Malformed).into());
         }
-        record_scope(&first);
+        call.record_scope(&first);
         // Every failing field is named, the ids' and the length's.
         let request = match (
             JobRequest::parse(&first.user_pool_id, &first.job_id),

@@ -2,7 +2,14 @@
 //! Cognito (or the embedded emulator), composes the tower stack, and drains
 //! gracefully on shutdown.
 
-use std::{fmt, future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
 
 use tokio::{net::TcpListener, sync::oneshot};
 use tonic::service::{RecoverErrorLayer, Routes};
@@ -31,6 +38,7 @@ use crate::{
     rate_limit::{CognitoRates, RateSettings},
     reload::{self, LoadError, Reloadable},
     service::{HandlerSettings, ImportJobs},
+    telemetry::traces::Traces,
     tls::{Tls, TlsFiles},
     watch::PollIntervals,
 };
@@ -46,8 +54,8 @@ pub enum StartupError {
     /// A file named in the configuration is missing or invalid: the
     /// operator's to fix (exit code 2, like a bad flag).
     Configuration(LoadError),
-    /// Binding the listener, catching SIGHUP or starting the emulator
-    /// failed.
+    /// Binding the listener, catching SIGHUP, starting the emulator or the
+    /// trace exporter failed.
     Io(std::io::Error),
 }
 
@@ -97,6 +105,8 @@ pub struct Hosted {
     pub tls: Option<Tls>,
     pub limits: LimitSettings,
     pub metrics: Arc<Metrics>,
+    /// Where the server exports its traces, with `--otlp-endpoint`.
+    pub traces: Option<Traces>,
 }
 
 impl Application {
@@ -139,6 +149,13 @@ impl Application {
         let mut watched = authorizer.files();
         watched.extend(tls.as_ref().map(Tls::reloadable));
         let reloading = reload::watch(watched, settings.auth.auth_reload_interval)?;
+        let traces = match &settings.traces.otlp_endpoint {
+            Some(endpoint) => Some(
+                Traces::start(endpoint, &settings.traces)
+                    .map_err(|e| std::io::Error::other(format!("OTLP trace exporter: {e}")))?,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(settings.listen).await?;
         let metrics_listener = match settings.metrics_listen {
             Some(addr) => Some(TcpListener::bind(addr).await?),
@@ -193,6 +210,7 @@ impl Application {
                 tls,
                 limits: settings.limits.clone(),
                 metrics,
+                traces,
             },
             shutdown_grace: settings.shutdown_grace,
             emulator,
@@ -272,6 +290,13 @@ impl Application {
         let metrics = self
             .metrics_listener
             .map(|listener| metrics::serve(listener, Arc::clone(&self.service.metrics)));
+        // The last calls' spans are exported within what is left of the grace.
+        let traces = self.service.traces.clone();
+        let grace_ends = OnceLock::new();
+        let shutdown = async {
+            shutdown.await;
+            let _ = grace_ends.set(Instant::now() + self.shutdown_grace);
+        };
         let listeners = Listeners {
             grpc: self.listener,
             health: self.health_listener,
@@ -279,6 +304,9 @@ impl Application {
         serve(listeners, self.service, self.shutdown_grace, shutdown).await;
         if let Some(metrics) = metrics {
             metrics.abort();
+        }
+        if let Some(traces) = traces {
+            traces.shutdown(grace_ends.get().copied()).await;
         }
     }
 }
@@ -319,7 +347,10 @@ pub async fn serve(
         .layer(ErrorInfoLayer)
         // So every call gets its span, one log event and its count, whatever
         // the layers below answer.
-        .layer(CallLogLayer::new(Arc::clone(metrics)))
+        .layer(CallLogLayer::new(
+            Arc::clone(metrics),
+            service.traces.clone(),
+        ))
         // So a panic anywhere below is answered INTERNAL, and logged and
         // counted as such.
         .layer(CatchPanicLayer)

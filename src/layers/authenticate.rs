@@ -22,6 +22,7 @@ use crate::{
     error::ApiError,
     metrics::Metrics,
     proto::HEALTH_PREFIX,
+    telemetry::traces::ServerSpan,
     tls::TlsConnectionInfo,
 };
 
@@ -90,6 +91,9 @@ where
         match authenticated {
             Ok(caller) => {
                 tracing::Span::current().record("caller", tracing::field::display(&caller));
+                if let Some(trace) = request.extensions().get::<ServerSpan>() {
+                    trace.record_caller(&caller);
+                }
                 request.extensions_mut().insert::<Caller>(caller);
                 Box::pin(self.inner.call(request))
             }

@@ -8,6 +8,12 @@
 //! gets no call line: that event is its one line. Only ids, codes and
 //! timings are recorded: never metadata or message bodies, which hold
 //! tokens and pre-signed URLs. The same end counts the call in the metrics.
+//!
+//! With traces exported, a call of the service's gets its server span here
+//! too (see `telemetry::traces`), in the trace its `traceparent` names, and
+//! ended with the call's code at the same end; the line carries its trace
+//! and span ids. Without, the line carries the caller's trace id, if it
+//! sent one, so that the caller's trace still finds it.
 
 use std::{
     pin::Pin,
@@ -28,17 +34,22 @@ use crate::{
     error::code_name,
     metrics::{CallLabels, MethodLabels, Metrics},
     proto::{HEALTH_PREFIX, METHODS},
-    telemetry::loggable,
+    telemetry::{
+        loggable,
+        traces::{ServerSpan, Traces, callers_trace_id},
+    },
 };
 
 #[derive(Clone)]
 pub struct CallLogLayer {
     metrics: Arc<Metrics>,
+    traces: Option<Traces>,
 }
 
 impl CallLogLayer {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
+    /// `traces`: where the server exports its traces, if it does.
+    pub fn new(metrics: Arc<Metrics>, traces: Option<Traces>) -> Self {
+        Self { metrics, traces }
     }
 }
 
@@ -49,6 +60,7 @@ impl<S> Layer<S> for CallLogLayer {
         CallLog {
             inner,
             metrics: Arc::clone(&self.metrics),
+            traces: self.traces.clone(),
         }
     }
 }
@@ -57,6 +69,7 @@ impl<S> Layer<S> for CallLogLayer {
 pub struct CallLog<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    traces: Option<Traces>,
 }
 
 impl<S, B> Service<Request<B>> for CallLog<S>
@@ -73,12 +86,24 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let method = request.uri().path().to_owned();
+        let known = METHODS.iter().find(|known| **known == method).copied();
+        // The service's methods only: not health checks, reflection or a
+        // path the server does not host.
+        let trace = known
+            .zip(self.traces.as_ref())
+            .map(|(path, traces)| traces.server_span(path, request.headers()));
+        let (trace_id, span_id) = match &trace {
+            Some(trace) => trace.ids().unzip(),
+            None => (callers_trace_id(request.headers()), None),
+        };
         let span = tracing::info_span!(
             "call",
             method = loggable(&method),
             peer = peer(&request).map(tracing::field::display),
+            trace_id = trace_id.map(tracing::field::display),
+            span_id = span_id.map(tracing::field::display),
             caller = Empty,
             user_pool_id = Empty,
             job_id = Empty,
@@ -86,14 +111,13 @@ where
             aws_request_id = Empty,
             aws_error = Empty,
         );
+        if let Some(trace) = &trace {
+            request.extensions_mut().insert(trace.clone());
+        }
         // Any path the server does not host is `other`: callers cannot add
         // label values.
         let label = MethodLabels {
-            method: METHODS
-                .iter()
-                .find(|known| **known == method)
-                .map_or("other", |known| known)
-                .to_owned(),
+            method: known.unwrap_or("other").to_owned(),
         };
         self.metrics.calls_in_flight.get_or_create(&label).inc();
         let mut event = CallEvent {
@@ -104,6 +128,7 @@ where
             logged: false,
             metrics: Arc::clone(&self.metrics),
             label,
+            trace,
         };
         let call = span.in_scope(|| self.inner.call(request));
         let body_span = span.clone();
@@ -113,12 +138,12 @@ where
                 match result {
                     // Its audit event is the refusal's one line.
                     Ok(response) if response.extensions().get::<Audited>().is_some() => {
-                        event.count(code_name(response_code(&response)));
+                        event.count(Some(response_code(&response)));
                         Ok(response)
                     }
                     // A failure answered in the headers alone.
                     Ok(response) if response.headers().contains_key("grpc-status") => {
-                        event.log(code_name(response_code(&response)));
+                        event.log(response_code(&response));
                         Ok(response)
                     }
                     // The answer's status comes in its trailers, after the
@@ -133,7 +158,7 @@ where
                     })),
                     Err(error) => {
                         tracing::warn!(%error, latency_ms = event.latency_ms(), "call failed in transport");
-                        event.count("TRANSPORT_ERROR");
+                        event.count(None);
                         Err(error)
                     }
                 }
@@ -155,7 +180,7 @@ struct LoggedBody {
 impl LoggedBody {
     fn finish(&mut self, code: Code) {
         if let Some(mut event) = self.event.take() {
-            self.span.in_scope(|| event.log(code_name(code)));
+            self.span.in_scope(|| event.log(code));
         }
     }
 }
@@ -210,6 +235,8 @@ struct CallEvent {
     logged: bool,
     metrics: Arc<Metrics>,
     label: MethodLabels,
+    /// The call's server span, ended with its count.
+    trace: Option<ServerSpan>,
 }
 
 impl CallEvent {
@@ -217,18 +244,24 @@ impl CallEvent {
         self.started.elapsed().as_secs_f64() * 1000.0
     }
 
-    fn log(&mut self, code: &'static str) {
+    fn log(&mut self, code: Code) {
         let latency_ms = self.latency_ms();
+        let name = code_name(code);
         if self.routine {
-            tracing::debug!(code, latency_ms, "call finished");
+            tracing::debug!(code = name, latency_ms, "call finished");
         } else {
-            tracing::info!(code, latency_ms, "call finished");
+            tracing::info!(code = name, latency_ms, "call finished");
         }
-        self.count(code);
+        self.count(Some(code));
     }
 
-    fn count(&mut self, code: &str) {
+    /// `None`: the transport failed.
+    fn count(&mut self, code: Option<Code>) {
         self.logged = true;
+        if let Some(trace) = self.trace.take() {
+            trace.end(code);
+        }
+        let code = code.map_or("TRANSPORT_ERROR", code_name);
         self.metrics
             .calls
             .get_or_create(&CallLabels {
@@ -246,7 +279,7 @@ impl CallEvent {
 impl Drop for CallEvent {
     fn drop(&mut self) {
         if !self.logged {
-            self.log(code_name(Code::Cancelled));
+            self.log(Code::Cancelled);
         }
         self.metrics
             .calls_in_flight

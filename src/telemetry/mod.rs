@@ -7,6 +7,7 @@
 //! whose verbose levels can echo headers and bodies, are capped at `info`
 //! whatever filter the operator asks for.
 
+pub mod traces;
 pub mod writer;
 
 use std::{fmt, io::IsTerminal};
@@ -30,10 +31,13 @@ use crate::configuration::{LogFormat, LogSettings};
 /// Crates whose verbose levels may log request or response contents.
 const CAPPED_AT_INFO: &[&str] = &["aws", "hyper", "hyper_util", "h2", "tower", "rustls"];
 
-/// Installs the global subscriber writing to `writer`. Fails if one is
+/// Installs the global subscriber writing to `writer`, and, if `export_traces`,
+/// the layer through which servers export their traces (see [`traces`]);
+/// without it, a call costs no more than its log line. Fails if one is
 /// already installed.
 pub fn init<W>(
     settings: &LogSettings,
+    export_traces: bool,
     writer: W,
 ) -> Result<(), tracing_subscriber::util::TryInitError>
 where
@@ -53,9 +57,14 @@ where
     if !filter.contains("audit") {
         filter.push_str(",audit=info");
     }
+    // So are the spans that are traces (never entered, they are in no line).
+    if export_traces && !filter.contains(traces::TARGET) {
+        filter.push_str(&format!(",{}=info", traces::TARGET));
+    }
     let registry = tracing_subscriber::registry()
         .with(EnvFilter::new(filter))
-        .with(cap);
+        .with(cap)
+        .with(export_traces.then(traces::layer));
     if json {
         let format = tracing_subscriber::fmt::layer()
             .json()

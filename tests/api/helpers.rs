@@ -36,7 +36,8 @@ pub static LOGS: LazyLock<CapturedLogs> = LazyLock::new(|| {
         "--log-level",
         "trace",
     ]);
-    telemetry::init(&settings.log, logs.clone()).expect("the test binary installs one subscriber");
+    telemetry::init(&settings.log, true, logs.clone())
+        .expect("the test binary installs one subscriber");
     logs
 });
 

@@ -16,6 +16,7 @@ mod logs;
 mod metrics;
 mod operations;
 mod stop;
+mod traces;
 mod upload;
 mod validation;
 mod validation_cases;
