@@ -311,8 +311,11 @@ pub struct LimitSettings {
           value_parser = RedisUrlParser, hide_env_values = true)]
     pub cognito_rate_redis: Option<RedisUrl>,
 
-    /// The longest a call to Redis for a turn may take: a slower or failed
-    /// one sends the replica to its fallback bucket (--cognito-rate-fallback-share).
+    /// The longest a call to Redis for turns may take: a slower or failed
+    /// one sends the replica to its fallback bucket
+    /// (--cognito-rate-fallback-share). Keep it well under
+    /// --cognito-max-wait: no call waits longer than that for its turn,
+    /// Redis or not.
     #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_RATE_REDIS_TIMEOUT", default_value = "50ms",
           value_parser = parse_redis_timeout, requires = "cognito_rate_redis")]
     pub cognito_rate_redis_timeout: Duration,

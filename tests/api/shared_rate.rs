@@ -92,7 +92,7 @@ async fn overload(
                     *codes.entry(code).or_default() += 1;
                     if code == Code::ResourceExhausted {
                         // Refused at once: not a hot loop on a small machine.
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 }
                 codes
@@ -336,7 +336,7 @@ async fn when_redis_dies_each_replica_takes_its_share_until_redis_is_back() {
 async fn a_slow_redis_costs_a_call_the_redis_timeout_not_its_deadline() {
     let redis = RedisServer::start(None).await;
     let emulator = Emulator::start().await.unwrap();
-    let timeout = Duration::from_millis(100);
+    let timeout = Duration::from_millis(300);
     let url = emulator.url();
     let app = spawn_app_connected(
         &[
@@ -347,7 +347,10 @@ async fn a_slow_redis_costs_a_call_the_redis_timeout_not_its_deadline() {
             "--cognito-rate-redis",
             &redis.url(),
             "--cognito-rate-redis-timeout",
-            "100ms",
+            "300ms",
+            // A call waits for its turn longer than Redis is waited for.
+            "--cognito-max-wait",
+            "1s",
             "--metrics-listen",
             "127.0.0.1:0",
         ],
@@ -371,8 +374,8 @@ async fn a_slow_redis_costs_a_call_the_redis_timeout_not_its_deadline() {
     result.expect("served with Redis answering");
     assert!(!falling_back(&app).await);
 
-    // Redis stops answering anyone for 3 s.
-    let pause = Duration::from_secs(3);
+    // Redis stops answering anyone for 4 s.
+    let pause = Duration::from_secs(4);
     let mut control = redis.connect().await;
     redis::cmd("CLIENT")
         .arg("PAUSE")
@@ -382,11 +385,11 @@ async fn a_slow_redis_costs_a_call_the_redis_timeout_not_its_deadline() {
         .await
         .unwrap();
     let paused = Instant::now();
-    let deadline = Duration::from_secs(1);
+    let deadline = Duration::from_secs(2);
     let (result, took) = describe(deadline).await;
     result.expect("served by the fallback");
     assert!(
-        took < deadline && took < pause / 3,
+        took < deadline && took < pause / 2,
         "the call took {took:?}, Redis's timeout being {timeout:?}"
     );
     assert!(falling_back(&app).await);
@@ -398,8 +401,8 @@ async fn a_slow_redis_costs_a_call_the_redis_timeout_not_its_deadline() {
         .await
             >= 1.0
     );
-    // In fallback, calls do not wait for Redis: it is tried again once a
-    // second, not per call.
+    // In fallback, calls do not wait for Redis (each would pay its timeout):
+    // it is tried again once a second, by a task of its own.
     let mut total = Duration::ZERO;
     for _ in 0..5 {
         let (result, took) = describe(deadline).await;
@@ -411,7 +414,7 @@ async fn a_slow_redis_costs_a_call_the_redis_timeout_not_its_deadline() {
         "the calls were made while Redis was paused"
     );
     assert!(
-        total < timeout * 3,
+        total < timeout * 5 / 2,
         "five calls in fallback took {total:?} in all"
     );
 
