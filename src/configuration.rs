@@ -310,6 +310,34 @@ pub struct LimitSettings {
     /// turn only if the turn leaves it that long before its deadline.
     #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_LATENCY_FLOOR", default_value = "50ms", value_parser = parse_short_duration)]
     pub cognito_latency_floor: Duration,
+
+    /// Share the Cognito rates with every replica through this Redis
+    /// (`redis://[[user]:password@]host[:port][/db]`, or `rediss://` for
+    /// TLS): their buckets are one GCRA per region and quota in Redis, so
+    /// the replicas together send at most --cognito-rate and
+    /// --cognito-burst. Replicas that call the same AWS account must share
+    /// one Redis database, and replicas that call different accounts must
+    /// not. Without it, each replica has its own buckets.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_RATE_REDIS", value_name = "URL",
+          value_parser = RedisUrlParser, hide_env_values = true)]
+    pub cognito_rate_redis: Option<RedisUrl>,
+
+    /// The longest a call to Redis for turns may take: a slower or failed
+    /// one sends the replica to its fallback bucket
+    /// (--cognito-rate-fallback-share). Keep it well under
+    /// --cognito-max-wait: no call waits longer than that for its turn,
+    /// Redis or not.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_RATE_REDIS_TIMEOUT", default_value = "50ms",
+          value_parser = parse_redis_timeout, requires = "cognito_rate_redis")]
+    pub cognito_rate_redis_timeout: Duration,
+
+    /// While Redis cannot be reached, the share of each rate and burst a
+    /// replica takes on its own (at least one turn at once), from 0 (not
+    /// included) to 1: with N replicas cut off from Redis, Cognito gets at
+    /// most N times this share of the rate. 1/N keeps N replicas within it.
+    #[arg(long, env = "IMPORT_JOB_SERVICE_COGNITO_RATE_FALLBACK_SHARE", default_value_t = 0.5,
+          value_parser = parse_share, requires = "cognito_rate_redis")]
+    pub cognito_rate_fallback_share: f64,
 }
 
 /// A rate of calls per second, from 0.0002 (one every 83 minutes) to a
@@ -318,6 +346,120 @@ fn parse_rate(value: &str) -> Result<f64, String> {
     match value.parse::<f64>() {
         Ok(n) if (0.0002..=1_000_000.0).contains(&n) => Ok(n),
         _ => Err("expected a number of calls per second from 0.0002 to 1000000".to_owned()),
+    }
+}
+
+/// A share of a rate: more than 0, at most 1.
+fn parse_share(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(n) if n > 0.0 && n <= 1.0 => Ok(n),
+        _ => Err("expected a number greater than 0 and at most 1, such as 0.5".to_owned()),
+    }
+}
+
+/// A Redis round trip: more than nothing, at most a second (a call waits
+/// for it).
+fn parse_redis_timeout(value: &str) -> Result<Duration, String> {
+    match parse_duration(value)? {
+        duration if !duration.is_zero() && duration <= Duration::from_secs(1) => Ok(duration),
+        _ => Err("expected a duration greater than 0s and at most 1s".to_owned()),
+    }
+}
+
+/// A Redis URL whose password never shows: `Debug` and `Display` give it
+/// as `***`, and a URL that fails to parse is not echoed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl {
+    url: String,
+    redacted: String,
+    /// The password as written in the URL and as sent to Redis.
+    secrets: Vec<String>,
+}
+
+impl RedisUrl {
+    /// Accepts `redis://` and `rediss://` URLs that the Redis client can
+    /// connect with.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        const EXPECTED: &str =
+            "expected redis://[[user]:password@]host[:port][/db] or the same with rediss://";
+        let mut url = redis::parse_redis_url(value).ok_or(EXPECTED)?;
+        if !matches!(url.scheme(), "redis" | "rediss") || !url.has_host() {
+            return Err(EXPECTED.to_owned());
+        }
+        let mut secrets: Vec<String> = url.password().map(str::to_owned).into_iter().collect();
+        if !secrets.is_empty() {
+            url.set_password(Some("***"))
+                .expect("a URL with a host can have a password");
+        }
+        let redacted = url.to_string();
+        let client = redis::Client::open(value).map_err(|e| format!("{e} ({redacted})"))?;
+        secrets.extend(
+            client
+                .get_connection_info()
+                .redis_settings()
+                .password()
+                .map(str::to_owned),
+        );
+        secrets.retain(|secret| !secret.is_empty());
+        Ok(Self {
+            url: value.to_owned(),
+            redacted,
+            secrets,
+        })
+    }
+
+    /// `text` (an error from the client or from Redis) with the password
+    /// replaced by `***`, should it appear.
+    pub fn scrub(&self, text: &str) -> String {
+        self.secrets
+            .iter()
+            .fold(text.to_owned(), |text, secret| text.replace(secret, "***"))
+    }
+
+    /// The URL itself, password and all: for the client only.
+    pub fn expose(&self) -> &str {
+        &self.url
+    }
+}
+
+impl std::fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted)
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisUrl({})", self.redacted)
+    }
+}
+
+/// Parses `--cognito-rate-redis` without echoing a value that fails (clap's
+/// own errors quote it, password and all).
+#[derive(Clone)]
+struct RedisUrlParser;
+
+impl clap::builder::TypedValueParser for RedisUrlParser {
+    type Value = RedisUrl;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<RedisUrl, clap::Error> {
+        let parsed = match value.to_str() {
+            Some(value) => RedisUrl::parse(value),
+            None => Err("expected UTF-8".to_owned()),
+        };
+        parsed.map_err(|reason| {
+            let arg = arg.map_or_else(|| "--cognito-rate-redis".to_owned(), ToString::to_string);
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{arg}': {reason}\n"),
+            )
+            .with_cmd(cmd)
+        })
     }
 }
 
@@ -597,6 +739,8 @@ mod tests {
             ("--request-body-timeout", "0s"),
             ("--request-body-timeout", "1h"),
             ("--metrics-listen", "anywhere"),
+            ("--cognito-rate-redis", "http://localhost:6379"),
+            ("--cognito-rate-redis", "redis://"),
         ] {
             let err = Settings::try_parse_from([
                 "import-job-service",
@@ -608,5 +752,71 @@ mod tests {
             assert_eq!(err.exit_code(), 2, "{flag}");
             assert!(err.to_string().contains(flag), "{flag}: {err}");
         }
+    }
+
+    #[test]
+    fn the_shared_rate_flags_are_checked_and_need_a_redis() {
+        let base = ["import-job-service", "--insecure-allow-unauthenticated"];
+        let redis = ["--cognito-rate-redis", "redis://127.0.0.1:6379"];
+        for (flag, value) in [
+            ("--cognito-rate-fallback-share", "0"),
+            ("--cognito-rate-fallback-share", "1.5"),
+            ("--cognito-rate-redis-timeout", "0s"),
+            ("--cognito-rate-redis-timeout", "2s"),
+        ] {
+            let err = Settings::try_parse_from(base.iter().chain(&redis).chain(&[flag, value]))
+                .unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{flag} {value}");
+            assert!(err.to_string().contains(flag), "{flag}: {err}");
+            // Meaningless without Redis.
+            let valid = match flag {
+                "--cognito-rate-fallback-share" => "0.25",
+                _ => "20ms",
+            };
+            let err = Settings::try_parse_from(base.iter().chain(&[flag, valid])).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{flag} without --cognito-rate-redis");
+        }
+        let settings = Settings::try_parse_from(
+            base.iter()
+                .chain(&redis)
+                .chain(&["--cognito-rate-fallback-share", "0.25"]),
+        )
+        .unwrap();
+        assert_eq!(settings.limits.cognito_rate_fallback_share, 0.25);
+        assert_eq!(
+            settings.limits.cognito_rate_redis_timeout,
+            Duration::from_millis(50)
+        );
+    }
+
+    #[test]
+    fn a_redis_password_shows_nowhere() {
+        let parse = |url: &str| {
+            Settings::try_parse_from([
+                "import-job-service",
+                "--insecure-allow-unauthenticated",
+                "--cognito-rate-redis",
+                url,
+            ])
+        };
+        let settings = parse("rediss://app:hunter%2F2@redis.internal:6380/3").unwrap();
+        let url = settings.limits.cognito_rate_redis.clone().unwrap();
+        assert_eq!(
+            url.expose(),
+            "rediss://app:hunter%2F2@redis.internal:6380/3"
+        );
+        assert_eq!(url.to_string(), "rediss://app:***@redis.internal:6380/3");
+        assert!(!format!("{settings:?}").contains("hunter"));
+        // The password as written and as sent are both scrubbed.
+        assert_eq!(
+            url.scrub("auth hunter%2F2 or hunter/2 failed"),
+            "auth *** or *** failed"
+        );
+        // A URL that does not parse is not echoed.
+        let err = parse("redis://:hunter2@redis.internal/not-a-db").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let text = err.to_string();
+        assert!(text.contains("--cognito-rate-redis"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
     }
 }

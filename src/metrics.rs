@@ -73,6 +73,12 @@ pub struct RateLimitLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// Why a call to Redis for a turn failed: `timeout` or `error`.
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DecisionLabels {
     /// `allow`, `deny` or `unauthenticated`.
     pub decision: String,
@@ -99,6 +105,8 @@ pub struct Metrics {
     pub rate_limit_turns: Family<RateLimitLabels, Counter>,
     pub rate_limit_wait_duration: Histograms<BucketLabels>,
     pub rate_limit_refusals: Family<RateLimitLabels, Counter>,
+    pub rate_limit_fallback: Gauge,
+    pub rate_limit_redis_failures: Family<ReasonLabels, Counter>,
     pub authorization_decisions: Family<DecisionLabels, Counter>,
 }
 
@@ -115,6 +123,8 @@ impl Default for Metrics {
             rate_limit_turns: Family::default(),
             rate_limit_wait_duration: Family::new_with_constructor(latency),
             rate_limit_refusals: Family::default(),
+            rate_limit_fallback: Gauge::default(),
+            rate_limit_redis_failures: Family::default(),
             authorization_decisions: Family::default(),
             registry: Registry::default(),
         };
@@ -162,6 +172,16 @@ impl Default for Metrics {
             "cognito_rate_limit_refusals",
             "Calls refused a turn under the Cognito rate limit, by region, quota and reason: deadline (too late to finish in time), max_wait (too far off), timed_out (gave up waiting)",
             metrics.rate_limit_refusals.clone(),
+        );
+        registry.register(
+            "cognito_rate_limit_fallback",
+            "1 while Redis cannot be reached for the shared Cognito rates (--cognito-rate-redis) and turns come from this replica's fallback share, else 0",
+            metrics.rate_limit_fallback.clone(),
+        );
+        registry.register(
+            "cognito_rate_limit_redis_failures",
+            "Calls to Redis for turns under the shared Cognito rates that failed, by reason: timeout (no answer within --cognito-rate-redis-timeout) or error",
+            metrics.rate_limit_redis_failures.clone(),
         );
         registry.register(
             "authorization_decisions",

@@ -30,9 +30,13 @@
 //!   call's caller has waiting.
 //!
 //! The bucket answers one question, "take a turn now, or when is the next
-//! one due", which is also what a bucket shared by replicas (a GCRA in
-//! Redis) would answer; the queue, its fairness and its estimates stay in
-//! each replica.
+//! one due". It is the replica's own ([`Turns::Local`]), or with
+//! `--cognito-rate-redis` one shared by every replica ([`Turns::Shared`]: a
+//! GCRA in Redis, see [`shared`]), asked by the dispatcher alone for as many
+//! turns as calls wait. The queue, its fairness and its estimates stay in
+//! each replica: a shared bucket's estimates go by what Redis last said of
+//! it, and so do not foresee the other replicas' turns (a call they take the
+//! turn of gives up at the same bounds as any other).
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -50,6 +54,11 @@ use crate::{
     operation::Quota,
 };
 
+pub(crate) mod shared;
+
+pub use shared::SharedBuckets;
+use shared::{Answer, Ask};
+
 /// More buckets than AWS has regions: past this many, further region names
 /// (only well-formed ones reach here) share one bucket, so hostile pool ids
 /// cannot grow the map.
@@ -61,6 +70,9 @@ const LATENCIES_KEPT: usize = 32;
 /// admitted only if it can wait that much longer (or a quarter of the
 /// maximum wait, if less).
 const TURN_SLACK: Duration = Duration::from_millis(20);
+/// The least time between two asks of a shared bucket that had no turn:
+/// rounding never makes the dispatcher spin.
+const MIN_ASK_INTERVAL: Duration = Duration::from_millis(1);
 
 /// The limiter's settings, from the `--cognito-*` flags.
 #[derive(Debug, Clone, Copy)]
@@ -114,10 +126,16 @@ pub struct CognitoRates {
 }
 
 impl CognitoRates {
-    pub fn new(read: RateSettings, write: RateSettings, metrics: &Arc<Metrics>) -> Self {
+    /// The limiters, with buckets of their own, or `shared` in Redis.
+    pub fn new(
+        read: RateSettings,
+        write: RateSettings,
+        shared: Option<Arc<SharedBuckets>>,
+        metrics: &Arc<Metrics>,
+    ) -> Self {
         Self {
-            read: CognitoRateLimit::new(read, Quota::Read, Arc::clone(metrics)),
-            write: CognitoRateLimit::new(write, Quota::Write, Arc::clone(metrics)),
+            read: CognitoRateLimit::new(read, Quota::Read, shared.clone(), Arc::clone(metrics)),
+            write: CognitoRateLimit::new(write, Quota::Write, shared, Arc::clone(metrics)),
         }
     }
 
@@ -133,6 +151,7 @@ impl CognitoRates {
 pub struct CognitoRateLimit {
     settings: RateSettings,
     quota: Quota,
+    shared: Option<Arc<SharedBuckets>>,
     metrics: Arc<Metrics>,
     regions: Mutex<HashMap<String, Arc<Region>>>,
 }
@@ -149,17 +168,47 @@ struct Region {
 }
 
 struct State {
-    bucket: Bucket,
+    turns: Turns,
     /// Callers with calls waiting, in the order of their next turns.
     queues: VecDeque<CallerQueue>,
     next_id: u64,
     latencies: VecDeque<Duration>,
 }
 
+/// Where a region's turns come from.
+enum Turns {
+    /// The replica's own bucket.
+    Local(Bucket),
+    /// The bucket every replica shares, in Redis.
+    Shared(SharedTurns),
+}
+
+/// A region's side of its shared bucket.
+struct SharedTurns {
+    /// The shared bucket as Redis last described it, refilled at the rate
+    /// since: what estimates go by.
+    seen: Bucket,
+    /// The replica's own bucket at the fallback share, for while Redis
+    /// cannot be reached. Turns from Redis are taken from it too (down to
+    /// none), so that a busy replica does not enter the fallback with a
+    /// fresh burst.
+    fallback: Bucket,
+    /// Whether the last turns came from the fallback.
+    falling_back: bool,
+    /// Turns taken and not yet handed out, for the next waiting call; given
+    /// back when none waits.
+    held: u32,
+    /// No ask before this: the shared bucket has no turn until then.
+    next_ask: Instant,
+}
+
+#[derive(Debug, Clone, Copy)]
 struct Bucket {
     /// Turns available now, up to the burst.
     tokens: f64,
     updated: Instant,
+    rate: f64,
+    burst: f64,
 }
 
 struct CallerQueue {
@@ -173,10 +222,16 @@ struct Waiter {
 }
 
 impl CognitoRateLimit {
-    pub fn new(settings: RateSettings, quota: Quota, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        settings: RateSettings,
+        quota: Quota,
+        shared: Option<Arc<SharedBuckets>>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             settings,
             quota,
+            shared,
             metrics,
             regions: Mutex::default(),
         }
@@ -195,18 +250,18 @@ impl CognitoRateLimit {
         let (receiver, id, latest_start) = {
             let mut state = lock(&region.state);
             let now = Instant::now();
-            state.bucket.refill(now, &self.settings);
-            if state.queues.is_empty() && state.bucket.tokens >= 1.0 {
-                state.bucket.tokens -= 1.0;
+            state.turns.refill(now);
+            if state.queues.is_empty() && state.turns.take() {
                 drop(state);
                 self.granted(&region, Duration::ZERO);
                 return Ok(());
             }
             let expected = state.expected_latency(self.settings.latency_floor);
-            let wait = state.estimated_wait(caller, self.settings.rate);
+            let wait = state.estimated_wait(caller);
             // A turn is granted a little after it is due (timers, the
-            // dispatcher's own turn on a thread): admit only calls that can
-            // wait that much longer than the estimate.
+            // dispatcher's own turn on a thread, a shared bucket's round
+            // trip): admit only calls that can wait that much longer than
+            // the estimate.
             let slack = TURN_SLACK.min(self.settings.max_wait / 4);
             let refusal = if wait + slack > self.settings.max_wait {
                 Some(Refusal::MaxWait)
@@ -251,19 +306,16 @@ impl CognitoRateLimit {
         // rate.
         waiting.done = true;
         let mut state = lock(&region.state);
-        state.bucket.refill(Instant::now(), &self.settings);
+        state.turns.refill(Instant::now());
         let granted_late = waiting.receiver.try_recv().is_ok();
-        let due = granted_late || state.bucket.tokens >= 1.0;
-        if due && !granted_late {
-            state.bucket.tokens -= 1.0;
-        }
+        let due = granted_late || state.turns.take();
         state.remove(id);
         if due {
             drop(state);
             self.granted(&region, enqueued.elapsed());
             return Ok(());
         }
-        let wait = state.estimated_wait(caller, self.settings.rate);
+        let wait = state.estimated_wait(caller);
         drop(state);
         Err(self.refused(&region, Refusal::TimedOut, wait))
     }
@@ -292,6 +344,22 @@ impl CognitoRateLimit {
             return Arc::clone(region);
         }
         let (stop, stopped) = oneshot::channel();
+        let now = Instant::now();
+        let (rate, burst) = (self.settings.rate, f64::from(self.settings.burst));
+        let (turns, asker) = match &self.shared {
+            None => (Turns::Local(Bucket::full(rate, burst, now)), None),
+            Some(shared) => {
+                let turns =
+                    Turns::Shared(SharedTurns::new(rate, burst, shared.fallback_share(), now));
+                let asker = Asker {
+                    shared: Arc::clone(shared),
+                    bucket: format!("{key}:{}", self.quota.label()),
+                    interval: Duration::from_secs_f64(1.0 / rate),
+                    burst: self.settings.burst,
+                };
+                (turns, Some(asker))
+            }
+        };
         let region = Arc::new(Region {
             labels: BucketLabels {
                 region: key.to_owned(),
@@ -299,10 +367,7 @@ impl CognitoRateLimit {
             },
             _stop: stop,
             state: Arc::new(Mutex::new(State {
-                bucket: Bucket {
-                    tokens: f64::from(self.settings.burst),
-                    updated: Instant::now(),
-                },
+                turns,
                 queues: VecDeque::new(),
                 next_id: 0,
                 latencies: VecDeque::with_capacity(LATENCIES_KEPT),
@@ -313,7 +378,7 @@ impl CognitoRateLimit {
             Arc::downgrade(&region.state),
             Arc::clone(&region.wake),
             stopped,
-            self.settings,
+            asker,
         ));
         regions.insert(key.to_owned(), Arc::clone(&region));
         region
@@ -393,8 +458,7 @@ impl Drop for Waiting<'_> {
         }
         let mut state = lock(&self.region.state);
         if self.receiver.try_recv().is_ok() {
-            let burst = f64::from(self.limit.settings.burst);
-            state.bucket.tokens = (state.bucket.tokens + 1.0).min(burst);
+            state.turns.give_back();
             drop(state);
             self.limit.count_turn(self.region, "unused");
             self.region.wake.notify_one();
@@ -404,48 +468,63 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// How a region's dispatcher asks its shared bucket.
+struct Asker {
+    shared: Arc<SharedBuckets>,
+    /// `<region>:<quota>`.
+    bucket: String,
+    interval: Duration,
+    burst: u32,
+}
+
+/// What a dispatcher does next.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Waits until a turn is due, or, with none waiting, until woken.
+    Sleep(Option<Instant>),
+    /// Asks the shared bucket.
+    Ask(Ask),
+}
+
 /// Hands out a region's turns as they come due, one per call at the head of
-/// the round-robin, until the region is gone.
+/// the round-robin, until the region is gone. With a shared bucket (`asker`),
+/// it alone asks Redis for turns.
 async fn dispatch(
     state: Weak<Mutex<State>>,
     wake: Arc<Notify>,
     mut stopped: oneshot::Receiver<()>,
-    settings: RateSettings,
+    asker: Option<Asker>,
 ) {
     loop {
         let Some(state) = state.upgrade() else {
             return;
         };
-        let next_due = {
+        let mut step = {
             let mut state = lock(&state);
             let now = Instant::now();
-            state.bucket.refill(now, &settings);
-            loop {
-                if state.queues.is_empty() {
-                    break None;
-                }
-                if state.bucket.tokens < 1.0 {
-                    let due = (1.0 - state.bucket.tokens) / settings.rate;
-                    break Some(now + Duration::from_secs_f64(due));
-                }
-                // (`due` is at most 1 / rate, and configuration bounds the
-                // rate from below.)
-                let Some(waiter) = state.next_waiter() else {
-                    continue;
-                };
-                // A call that is gone does not take the turn. One past its
-                // latest start does: it takes a turn granted late rather than
-                // give up (the dispatcher, not the call, was late).
-                if waiter.grant.send(()).is_ok() {
-                    state.bucket.tokens -= 1.0;
-                }
-            }
+            state.turns.refill(now);
+            state.hand_out();
+            state.next_step(now)
         };
+        if let (Step::Ask(ask), Some(asker)) = (step, &asker) {
+            let answer = asker
+                .shared
+                .ask(&asker.bucket, asker.interval, asker.burst, ask)
+                .await;
+            let mut state = lock(&state);
+            let now = Instant::now();
+            state.turns.refill(now);
+            state.turns.answered(ask, answer, now);
+            state.hand_out();
+            step = state.next_step(now);
+        }
         drop(state);
         let due = async {
-            match next_due {
-                Some(due) => tokio::time::sleep_until(due).await,
-                None => std::future::pending().await,
+            match step {
+                // Right away: more turns may be taken.
+                Step::Ask(_) => {}
+                Step::Sleep(Some(due)) => tokio::time::sleep_until(due).await,
+                Step::Sleep(None) => std::future::pending().await,
             }
         };
         tokio::select! {
@@ -457,15 +536,180 @@ async fn dispatch(
 }
 
 impl Bucket {
-    fn refill(&mut self, now: Instant, settings: &RateSettings) {
+    fn full(rate: f64, burst: f64, now: Instant) -> Self {
+        Self {
+            tokens: burst,
+            updated: now,
+            rate,
+            burst,
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
         let now = now.max(self.updated);
-        let earned = now.duration_since(self.updated).as_secs_f64() * settings.rate;
-        self.tokens = (self.tokens + earned).min(f64::from(settings.burst));
+        let earned = now.duration_since(self.updated).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + earned).min(self.burst);
         self.updated = now;
+    }
+
+    /// When the next whole turn is due (`now` if it is).
+    fn due(&self, now: Instant) -> Instant {
+        // (At most 1 / rate away: there are never fewer than no turns, and
+        // configuration bounds the rate from below.)
+        now + Duration::from_secs_f64((1.0 - self.tokens).max(0.0) / self.rate)
+    }
+
+    /// Takes up to `wanted` whole turns; how many it took.
+    fn take_up_to(&mut self, wanted: u32) -> u32 {
+        let taken = self.tokens.floor().clamp(0.0, f64::from(wanted)) as u32;
+        self.tokens -= f64::from(taken);
+        taken
+    }
+}
+
+impl SharedTurns {
+    fn new(rate: f64, burst: f64, fallback_share: f64, now: Instant) -> Self {
+        Self {
+            seen: Bucket::full(rate, burst, now),
+            // At least one turn at once, or none would ever come.
+            fallback: Bucket::full(
+                rate * fallback_share,
+                (burst * fallback_share).floor().max(1.0),
+                now,
+            ),
+            falling_back: false,
+            held: 0,
+            next_ask: now,
+        }
+    }
+}
+
+impl Turns {
+    fn refill(&mut self, now: Instant) {
+        match self {
+            Turns::Local(bucket) => bucket.refill(now),
+            Turns::Shared(shared) => {
+                shared.seen.refill(now);
+                shared.fallback.refill(now);
+            }
+        }
+    }
+
+    /// Takes a turn that is due now and not yet handed out, if there is one.
+    fn take(&mut self) -> bool {
+        match self {
+            Turns::Local(bucket) => bucket.take_up_to(1) == 1,
+            Turns::Shared(shared) if shared.held > 0 => {
+                shared.held -= 1;
+                true
+            }
+            Turns::Shared(_) => false,
+        }
+    }
+
+    /// A turn taken and not used.
+    fn give_back(&mut self) {
+        match self {
+            Turns::Local(bucket) => bucket.tokens = (bucket.tokens + 1.0).min(bucket.burst),
+            Turns::Shared(shared) => shared.held += 1,
+        }
+    }
+
+    /// The turns due now and the rate, as estimates go by them.
+    fn estimate(&self) -> (f64, f64) {
+        match self {
+            Turns::Local(bucket) => (bucket.tokens, bucket.rate),
+            Turns::Shared(shared) => {
+                let bucket = match shared.falling_back {
+                    true => &shared.fallback,
+                    false => &shared.seen,
+                };
+                (f64::from(shared.held) + bucket.tokens, bucket.rate)
+            }
+        }
+    }
+
+    /// Takes in the shared bucket's answer to `ask`, or with none (Redis
+    /// cannot be reached), answers it from the fallback.
+    fn answered(&mut self, ask: Ask, answer: Option<Answer>, now: Instant) {
+        let Turns::Shared(shared) = self else {
+            return;
+        };
+        let taken = match answer {
+            Some(answer) => {
+                shared.falling_back = false;
+                // (Never below none: a bucket that another deployment's
+                // slower rate put further ahead is asked again a turn later.)
+                let seen = &mut shared.seen;
+                let tokens = seen.burst - answer.ahead.as_secs_f64() * seen.rate;
+                seen.tokens = tokens.clamp(0.0, seen.burst);
+                seen.updated = now;
+                shared.fallback.take_up_to(answer.taken);
+                answer.taken
+            }
+            None => {
+                shared.falling_back = true;
+                let fallback = &mut shared.fallback;
+                fallback.tokens = (fallback.tokens + f64::from(ask.give_back)).min(fallback.burst);
+                fallback.take_up_to(ask.take)
+            }
+        };
+        shared.held += taken;
+        shared.next_ask = match taken < ask.take {
+            true => {
+                let bucket = match shared.falling_back {
+                    true => &shared.fallback,
+                    false => &shared.seen,
+                };
+                bucket.due(now).max(now + MIN_ASK_INTERVAL)
+            }
+            false => now,
+        };
     }
 }
 
 impl State {
+    /// Hands the turns due now to the calls at the head of the round-robin.
+    /// A call that is gone does not take the turn. One past its latest start
+    /// does: it takes a turn granted late rather than give up (the
+    /// dispatcher, not the call, was late).
+    fn hand_out(&mut self) {
+        while !self.queues.is_empty() && self.turns.take() {
+            let mut handed = false;
+            while let Some(waiter) = self.next_waiter() {
+                if waiter.grant.send(()).is_ok() {
+                    handed = true;
+                    break;
+                }
+            }
+            if !handed {
+                self.turns.give_back();
+            }
+        }
+    }
+
+    /// What the dispatcher does once the turns due are handed out.
+    fn next_step(&mut self, now: Instant) -> Step {
+        let waiting: usize = self.queues.iter().map(|queue| queue.waiters.len()).sum();
+        match &mut self.turns {
+            Turns::Local(bucket) => Step::Sleep((waiting > 0).then(|| bucket.due(now))),
+            Turns::Shared(shared) if waiting == 0 => match std::mem::take(&mut shared.held) {
+                0 => Step::Sleep(None),
+                held => Step::Ask(Ask {
+                    take: 0,
+                    give_back: held,
+                }),
+            },
+            Turns::Shared(shared) if now < shared.next_ask => Step::Sleep(Some(shared.next_ask)),
+            Turns::Shared(shared) => Step::Ask(Ask {
+                take: u32::try_from(waiting)
+                    .unwrap_or(u32::MAX)
+                    .min(shared.seen.burst as u32),
+                give_back: 0,
+            }),
+        }
+    }
+
     /// The 90th percentile of the recent latencies, at least `floor`.
     fn expected_latency(&self, floor: Duration) -> Duration {
         let mut recent: Vec<Duration> = self.latencies.iter().copied().collect();
@@ -480,7 +724,7 @@ impl State {
     /// When a new call of `caller`'s would get its turn: after the calls of
     /// its caller's already waiting, and, round-robin, at most one more of
     /// each other caller's than that.
-    fn estimated_wait(&self, caller: &str, rate: f64) -> Duration {
+    fn estimated_wait(&self, caller: &str) -> Duration {
         let mine = self
             .queues
             .iter()
@@ -494,7 +738,8 @@ impl State {
                 false => queue.waiters.len().min(mine + 1),
             })
             .sum();
-        let short = (ahead as f64 + 1.0 - self.bucket.tokens).max(0.0);
+        let (tokens, rate) = self.turns.estimate();
+        let short = (ahead as f64 + 1.0 - tokens).max(0.0);
         Duration::try_from_secs_f64(short / rate).unwrap_or(Duration::MAX)
     }
 

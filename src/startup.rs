@@ -35,7 +35,7 @@ use crate::{
     local_cognito::{DEMO_POOL, Emulator},
     metrics::{self, Metrics},
     proto::{self, import_job_service_server::ImportJobServiceServer},
-    rate_limit::{CognitoRates, RateSettings},
+    rate_limit::{CognitoRates, RateSettings, SharedBuckets},
     reload::{self, LoadError, Reloadable},
     service::{HandlerSettings, ImportJobs},
     telemetry::traces::Traces,
@@ -173,12 +173,21 @@ impl Application {
             max_wait: limits.cognito_max_wait,
             latency_floor: limits.cognito_latency_floor,
         };
+        let shared = limits.cognito_rate_redis.as_ref().map(|url| {
+            SharedBuckets::new(
+                url,
+                limits.cognito_rate_redis_timeout,
+                limits.cognito_rate_fallback_share,
+                &metrics,
+            )
+        });
         let rates = CognitoRates::new(
             rate(
                 limits.cognito_read_rate.unwrap_or(limits.cognito_rate),
                 limits.cognito_read_burst.unwrap_or(limits.cognito_burst),
             ),
             rate(limits.cognito_rate, limits.cognito_burst),
+            shared,
             &metrics,
         );
         Ok(Self {

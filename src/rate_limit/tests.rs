@@ -9,6 +9,7 @@ fn limit(rate: f64, burst: u32, max_wait: Duration) -> Arc<CognitoRateLimit> {
             latency_floor: Duration::from_millis(50),
         },
         Quota::Write,
+        None,
         Arc::default(),
     ))
 }
@@ -88,6 +89,7 @@ async fn a_turn_granted_to_a_call_gone_before_it_looked_goes_back() {
             latency_floor: Duration::from_millis(50),
         },
         Quota::Read,
+        None,
         Arc::clone(&metrics),
     );
     limit.turn(REGION, "a", None).await.unwrap();
@@ -145,10 +147,7 @@ async fn callers_take_turns_round_robin() {
 #[test]
 fn the_expected_latency_is_the_recent_90th_percentile_at_least_the_floor() {
     let state = |latencies: &[u64]| State {
-        bucket: Bucket {
-            tokens: 0.0,
-            updated: Instant::now(),
-        },
+        turns: Turns::Local(Bucket::full(1.0, 1.0, Instant::now())),
         queues: VecDeque::new(),
         next_id: 0,
         latencies: latencies
@@ -164,4 +163,111 @@ fn the_expected_latency_is_the_recent_90th_percentile_at_least_the_floor() {
         state(&slow).expected_latency(floor),
         Duration::from_millis(900)
     );
+}
+
+/// A region's state with a shared bucket of `rate` and `burst` (3), and a
+/// fallback at half of them, with `waiting` calls of one caller queued: the
+/// receivers of their turns.
+fn shared(rate: f64, waiting: usize) -> (State, Vec<oneshot::Receiver<()>>, Instant) {
+    let now = Instant::now();
+    let mut state = State {
+        turns: Turns::Shared(SharedTurns::new(rate, 3.0, 0.5, now)),
+        queues: VecDeque::new(),
+        next_id: 0,
+        latencies: VecDeque::new(),
+    };
+    let receivers = (0..waiting)
+        .map(|_| {
+            let (grant, receiver) = oneshot::channel();
+            state.enqueue("a", grant);
+            receiver
+        })
+        .collect();
+    (state, receivers, now)
+}
+
+fn granted(receivers: &mut [oneshot::Receiver<()>]) -> usize {
+    receivers
+        .iter_mut()
+        .map(|receiver| receiver.try_recv().is_ok())
+        .filter(|granted| *granted)
+        .count()
+}
+
+#[test]
+fn a_shared_bucket_is_asked_for_a_turn_per_waiting_call_up_to_the_burst() {
+    let (mut state, mut receivers, now) = shared(10.0, 5);
+    let Step::Ask(ask) = state.next_step(now) else {
+        panic!("calls wait: the bucket is asked");
+    };
+    assert_eq!(
+        ask,
+        Ask {
+            take: 3,
+            give_back: 0
+        }
+    );
+    // Redis has two: the bucket is then 300 ms ahead, its next turn 100 ms
+    // away.
+    let answer = Answer {
+        taken: 2,
+        ahead: Duration::from_millis(300),
+    };
+    state.turns.answered(ask, Some(answer), now);
+    state.hand_out();
+    assert_eq!(granted(&mut receivers), 2);
+    let Step::Sleep(Some(next)) = state.next_step(now) else {
+        panic!("no ask before the next turn is due");
+    };
+    assert_eq!(next - now, Duration::from_millis(100));
+    // Estimates go by what Redis said: no turn left, 10 a second.
+    assert_eq!(state.turns.estimate(), (0.0, 10.0));
+    // The turns from Redis were the fallback's too: it has none left.
+    let Turns::Shared(turns) = &state.turns else {
+        unreachable!()
+    };
+    assert_eq!(turns.fallback.tokens, 0.0);
+}
+
+#[test]
+fn without_redis_turns_come_at_the_fallback_share_at_least_one_at_once() {
+    let (mut state, mut receivers, now) = shared(10.0, 3);
+    let Step::Ask(ask) = state.next_step(now) else {
+        panic!("calls wait: the bucket is asked");
+    };
+    state.turns.answered(ask, None, now);
+    state.hand_out();
+    // Half of a burst of 3 is one turn, at half the rate.
+    assert_eq!(granted(&mut receivers), 1);
+    assert_eq!(state.turns.estimate(), (0.0, 5.0));
+    let Step::Sleep(Some(next)) = state.next_step(now) else {
+        panic!("no ask before the fallback's next turn");
+    };
+    assert_eq!(next - now, Duration::from_millis(200));
+}
+
+#[test]
+fn a_shared_turn_no_call_takes_goes_back() {
+    let (mut state, receivers, now) = shared(10.0, 1);
+    let Step::Ask(ask) = state.next_step(now) else {
+        panic!("a call waits: the bucket is asked");
+    };
+    drop(receivers);
+    let answer = Answer {
+        taken: 1,
+        ahead: Duration::from_millis(100),
+    };
+    state.turns.answered(ask, Some(answer), now);
+    state.hand_out();
+    let Step::Ask(give) = state.next_step(now) else {
+        panic!("the turn goes back");
+    };
+    assert_eq!(
+        give,
+        Ask {
+            take: 0,
+            give_back: 1
+        }
+    );
+    assert!(matches!(state.next_step(now), Step::Sleep(None)));
 }

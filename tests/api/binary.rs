@@ -70,6 +70,12 @@ pub struct Running {
 impl Running {
     /// Starts the binary with `args` and waits until it listens.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// As [`Running::start`], with these environment variables (and no
+    /// others).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(BINARY)
             .args([
                 "--local-cognito",
@@ -80,6 +86,7 @@ impl Running {
             ])
             .args(args)
             .env_clear()
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -123,7 +130,7 @@ impl Running {
     }
 
     /// Reads log lines until one contains `text`.
-    fn wait_for_line(&mut self, text: &str) -> String {
+    pub fn wait_for_line(&mut self, text: &str) -> String {
         let mut seen = String::new();
         loop {
             let mut line = String::new();

@@ -27,7 +27,10 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 /// Everything the service logged while the tests ran, as JSON lines.
 pub static LOGS: LazyLock<CapturedLogs> = LazyLock::new(|| {
-    let logs = CapturedLogs::default();
+    // Room for all the tests' lines at once: a buffer that grew (copied
+    // whole, tens of MiB) while a test measures the memory in use would
+    // count against that test.
+    let logs = CapturedLogs(Arc::new(Mutex::new(Vec::with_capacity(128 << 20))));
     let settings = Settings::parse_from([
         "import-job-service",
         "--insecure-allow-unauthenticated",

@@ -15,6 +15,8 @@ mod log_reader;
 mod logs;
 mod metrics;
 mod operations;
+mod redis_server;
+mod shared_rate;
 mod stop;
 mod traces;
 mod upload;
