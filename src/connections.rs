@@ -14,6 +14,7 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     service::TowerToHyperService,
 };
+use socket2::{SockRef, TcpKeepalive};
 use tokio::{
     io::{AsyncRead, AsyncWrite},
     net::{TcpListener, TcpStream},
@@ -23,6 +24,8 @@ use tokio_stream::{Stream, StreamExt, wrappers::ReceiverStream};
 use tonic::{body::Body, transport::server::Connected};
 use tower::{Service, ServiceExt};
 
+/// Idle time before TCP keepalive probes begin.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// What every HTTP/2 client sends first.
 const PREFACE_LEN: usize = 24;
 /// How often a connection that has sent part of its preface is looked at.
@@ -56,6 +59,10 @@ where
                 },
             };
             let _ = stream.set_nodelay(true);
+            // Finds peers that vanished without a word before any HTTP/2
+            // PING could (a connection still opening its session has none).
+            let keepalive = TcpKeepalive::new().with_time(TCP_KEEPALIVE);
+            let _ = SockRef::from(&stream).set_tcp_keepalive(&keepalive);
             let opening = open(stream);
             let sender = sender.clone();
             tokio::spawn(async move {
@@ -288,6 +295,20 @@ async fn serve_connection<C, S, B>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_have_tcp_keepalive() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut accepted = accept(listener, Duration::from_secs(5), |stream| async move {
+            let socket = SockRef::from(&stream);
+            Ok((socket.keepalive(), socket.tcp_keepalive_time()))
+        });
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (on, idle) = accepted.next().await.unwrap().unwrap();
+        assert!(on.unwrap());
+        assert_eq!(idle.unwrap(), TCP_KEEPALIVE);
+    }
 
     #[test]
     fn ages_are_spread_within_the_jitter() {
