@@ -258,11 +258,20 @@ pub(crate) fn callers_trace_id(headers: &HeaderMap) -> Option<TraceId> {
     span_context.is_valid().then(|| span_context.trace_id())
 }
 
+/// The W3C asks that at least this much of a `tracestate` be passed on. A
+/// longer one is dropped whole, so that a caller (even one that fails to
+/// authenticate) cannot make each span it causes carry kilobytes.
+const TRACESTATE_MAX_BYTES: usize = 512;
+
 struct Headers<'a>(&'a HeaderMap);
 
 impl Extractor for Headers<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|value| value.to_str().ok())
+        let value = self.0.get(key).and_then(|value| value.to_str().ok())?;
+        if key == "tracestate" && value.len() > TRACESTATE_MAX_BYTES {
+            return None;
+        }
+        Some(value)
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -309,7 +318,7 @@ impl ServerSpan {
     /// A call to Cognito, a child of this span, from now until
     /// [`CognitoSpan::end`].
     pub(crate) fn cognito_call(&self, operation: &str, region: &str) -> CognitoSpan {
-        CognitoSpan(tracing::info_span!(
+        CognitoSpan::new(tracing::info_span!(
             target: TARGET,
             parent: &self.0,
             "cognito",
@@ -351,19 +360,41 @@ impl ServerSpan {
     }
 }
 
-/// A call to Cognito's span.
-pub(crate) struct CognitoSpan(Span);
+/// A call to Cognito's span. Dropped without [`CognitoSpan::end`] (the
+/// caller's deadline or cancellation dropped the call), it ends as an error,
+/// `CANCELLED`: the call's outcome is unknown.
+pub(crate) struct CognitoSpan {
+    span: Span,
+    ended: bool,
+}
 
 impl CognitoSpan {
+    fn new(span: Span) -> Self {
+        Self { span, ended: false }
+    }
+
     /// Ends the span with the AWS request id, and the AWS error code (or
     /// the service's name for the failure) if the call failed.
-    pub(crate) fn end(self, request_id: Option<&str>, failure: Option<&str>) {
+    pub(crate) fn end(mut self, request_id: Option<&str>, failure: Option<&str>) {
+        self.ended = true;
         if let Some(id) = request_id {
-            self.0.record("aws.request_id", loggable(id));
+            self.span.record("aws.request_id", loggable(id));
         }
         if let Some(failure) = failure {
-            self.0.record("error.type", loggable(failure));
-            self.0.record("otel.status_code", "error");
+            self.fail(failure);
+        }
+    }
+
+    fn fail(&self, failure: &str) {
+        self.span.record("error.type", loggable(failure));
+        self.span.record("otel.status_code", "error");
+    }
+}
+
+impl Drop for CognitoSpan {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.fail("CANCELLED");
         }
     }
 }
@@ -461,5 +492,46 @@ impl<E: SpanExporter> SpanExporter for Reported<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(tracestate: &str) -> Context {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+                .parse()
+                .unwrap(),
+        );
+        headers.insert("tracestate", tracestate.parse().unwrap());
+        callers_context(&headers)
+    }
+
+    fn tracestate(context: &Context) -> String {
+        context.span().span_context().trace_state().header()
+    }
+
+    #[test]
+    fn a_tracestate_is_kept_up_to_the_w3c_minimum_and_dropped_past_it() {
+        // 32 members, as many as the W3C allows.
+        let members = |value: &str| {
+            (0..32)
+                .map(|member| format!("k{member:02}={value}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let short = members(&"a".repeat(10));
+        assert!(short.len() <= TRACESTATE_MAX_BYTES);
+        assert_eq!(tracestate(&context(&short)), short);
+        let long = members(&"a".repeat(20));
+        assert!(long.len() > TRACESTATE_MAX_BYTES);
+        let dropped = context(&long);
+        assert_eq!(tracestate(&dropped), "");
+        // The trace itself is still the caller's.
+        assert!(dropped.span().span_context().is_valid());
     }
 }

@@ -367,6 +367,29 @@ async fn a_failed_call_ends_its_spans_with_its_code_and_cognitos_error() {
     assert_eq!(status_code(server), StatusCode::Error);
     assert_eq!(status_code(cognito), StatusCode::Error);
     assert!(!text_attribute(cognito, "error.type").is_empty());
+
+    // Cut short by the caller's deadline: Cognito's outcome is unknown, and
+    // its span says so.
+    let job = app.job_in(DEMO_POOL, JobStatus::InProgress);
+    app.inject(Fault::Delay(std::time::Duration::from_secs(3)), 1);
+    let cut = CallerTrace::new();
+    let mut call = cut.call(request(DEMO_POOL, &job.job_id), true);
+    call.set_timeout(std::time::Duration::from_millis(500));
+    let status = app
+        .client
+        .clone()
+        .stop_user_import_job(call)
+        .await
+        .unwrap_err();
+    // (tonic's client keeps the deadline too, and may give up first.)
+    assert!(
+        matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{status:?}"
+    );
+    let spans = collector.spans_of(&cut.trace_id, 2).await;
+    let (_, cognito) = server_and_cognito(&spans);
+    assert_eq!(status_code(cognito), StatusCode::Error);
+    assert_eq!(text_attribute(cognito, "error.type"), "CANCELLED");
 }
 
 fn with_bearer<T>(token: &str, mut call: Request<T>) -> Request<T> {
