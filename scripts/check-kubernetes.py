@@ -110,6 +110,10 @@ def check_manifest(path, known, default_grace):
                 resource = f"Deployment.{obj['metadata'].get('namespace', 'default')}.{obj['metadata']['name']}"
                 if resource not in checked:
                     problems.append(f"{where}: checkov did not check {resource}")
+        # A skip (a checkov.io/skip annotation) would hide a check: none is
+        # allowed until one is justified here, beside its id.
+        for skipped in checks["skipped_checks"]:
+            problems.append(f"{where}: checkov {skipped['check_id']} skipped: {skipped['resource']}")
         for failed in checks["failed_checks"]:
             problems.append(f"{where}: checkov {failed['check_id']} {failed['check_name']}: {failed['resource']}")
         print(f"{where}: checkov passed {summary['passed']} checks on {summary['resource_count']} resources")

@@ -264,11 +264,11 @@ pub struct LimitSettings {
 
     /// Connections older than this are asked to go away (GOAWAY), so that
     /// clients rebalance and idle connections do not live forever.
-    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_CONNECTION_AGE", default_value = "30m", value_parser = parse_duration)]
+    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_CONNECTION_AGE", default_value = "30m", value_parser = parse_connection_age)]
     pub max_connection_age: Duration,
 
     /// How long calls on a connection past its age may take to finish.
-    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_CONNECTION_AGE_GRACE", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "IMPORT_JOB_SERVICE_MAX_CONNECTION_AGE_GRACE", default_value = "30s", value_parser = parse_connection_grace)]
     pub max_connection_age_grace: Duration,
 
     /// Calls that change import jobs (Create, Start, Stop) sent to Cognito
@@ -617,6 +617,27 @@ pub(crate) fn parse_duration(value: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{e} (expected a duration such as 250ms, 10s or 2m)"))
 }
 
+/// A connection's age: not so short that clients reconnect in a loop, nor so
+/// long that it stands for "never" (a client that needs that is better off
+/// with the default).
+fn parse_connection_age(value: &str) -> Result<Duration, String> {
+    let age = parse_duration(value)?;
+    if !(Duration::from_millis(100)..=LONGEST_CONNECTION_TIMES).contains(&age) {
+        return Err("must be between 100ms and 365d".to_owned());
+    }
+    Ok(age)
+}
+
+fn parse_connection_grace(value: &str) -> Result<Duration, String> {
+    let grace = parse_duration(value)?;
+    if grace > LONGEST_CONNECTION_TIMES {
+        return Err("must be at most 365d".to_owned());
+    }
+    Ok(grace)
+}
+
+const LONGEST_CONNECTION_TIMES: Duration = Duration::from_secs(365 * 24 * 3600);
+
 fn parse_log_filter(value: &str) -> Result<String, String> {
     EnvFilter::from_str(value)
         .map(|_| value.to_owned())
@@ -633,6 +654,24 @@ mod tests {
     #[test]
     fn flags_are_consistent() {
         Settings::command().debug_assert();
+    }
+
+    #[test]
+    fn connection_ages_are_bounded() {
+        let parse = |age: &str| {
+            Settings::try_parse_from([
+                "import-job-service",
+                "--insecure-allow-unauthenticated",
+                "--max-connection-age",
+                age,
+            ])
+        };
+        for wrong in ["0s", "50ms", "400d"] {
+            let error = parse(wrong).unwrap_err().to_string();
+            assert!(error.contains("--max-connection-age"), "{error}");
+        }
+        assert!(parse("100ms").is_ok());
+        assert!(parse("365d").is_ok());
     }
 
     #[test]

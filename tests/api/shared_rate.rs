@@ -336,7 +336,7 @@ async fn when_redis_dies_each_replica_takes_its_share_until_redis_is_back() {
 async fn a_slow_redis_costs_a_call_the_redis_timeout_not_its_deadline() {
     let redis = RedisServer::start(None).await;
     let emulator = Emulator::start().await.unwrap();
-    let timeout = Duration::from_millis(300);
+    let timeout = Duration::from_secs(1);
     let url = emulator.url();
     let app = spawn_app_connected(
         &[
@@ -347,10 +347,10 @@ async fn a_slow_redis_costs_a_call_the_redis_timeout_not_its_deadline() {
             "--cognito-rate-redis",
             &redis.url(),
             "--cognito-rate-redis-timeout",
-            "300ms",
+            "1s",
             // A call waits for its turn longer than Redis is waited for.
             "--cognito-max-wait",
-            "1s",
+            "1500ms",
             "--metrics-listen",
             "127.0.0.1:0",
         ],
@@ -385,7 +385,16 @@ async fn a_slow_redis_costs_a_call_the_redis_timeout_not_its_deadline() {
         .await
         .unwrap();
     let paused = Instant::now();
-    let deadline = Duration::from_secs(2);
+    // A call whose deadline comes before Redis's timeout ends by its
+    // deadline, refused, without waiting for Redis.
+    let short = Duration::from_millis(200);
+    let (result, took) = describe(short).await;
+    assert!(result.is_err(), "no turn could come from a paused Redis");
+    assert!(
+        took < timeout * 7 / 10,
+        "a call with a {short:?} deadline took {took:?}, Redis's timeout being {timeout:?}"
+    );
+    let deadline = Duration::from_secs(3);
     let (result, took) = describe(deadline).await;
     result.expect("served by the fallback");
     assert!(
