@@ -182,15 +182,16 @@ impl SharedBuckets {
             link.0.clone()
         };
         let opened = within(CONNECT_TIMEOUT, self.script.load_async(&mut redis)).await;
-        // A bucket of its own, with nothing to take: the ask's own path,
-        // which a read-only replica refuses.
+        // A bucket of its own, a turn taken from it: the ask's own path,
+        // its write included, which a read-only replica or a Redis out of
+        // memory refuses (asking for nothing would write nothing).
         let answered = match opened {
             Ok(_) => {
-                let nothing = Ask {
-                    take: 0,
+                let one = Ask {
+                    take: 1,
                     give_back: 0,
                 };
-                let call = self.call(redis, "probe", Duration::from_secs(1), 1, nothing);
+                let call = self.call(redis, "probe", Duration::from_secs(1), 1, one);
                 call.await.map(|_| ())
             }
             Err(failure) => Err(failure),

@@ -528,3 +528,60 @@ async fn the_gcra_script_grants_the_burst_then_a_turn_per_interval_and_takes_bac
     tokio::time::sleep(Duration::from_micros(ahead)).await;
     assert_eq!(gcra(&mut redis, fast, 1, 1, 0).await.0, 1);
 }
+
+#[tokio::test]
+async fn a_redis_that_refuses_writes_keeps_the_replica_in_its_fallback() {
+    let redis = RedisServer::start(None).await;
+    let emulator = Emulator::start().await.unwrap();
+    let url = emulator.url();
+    let app = spawn_app_connected(
+        &[
+            "--cognito-read-rate",
+            "50",
+            "--cognito-rate-redis",
+            &redis.url(),
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+        |_| Connection::emulator(url),
+    )
+    .await;
+    let describe = || {
+        let mut client = app.client.clone();
+        async move {
+            client
+                .describe_user_import_job(DescribeUserImportJobRequest {
+                    user_pool_id: DEMO_POOL.to_owned(),
+                    job_id: "import-pending".to_owned(),
+                })
+                .await
+        }
+    };
+    describe().await.expect("served with Redis answering");
+    assert!(!falling_back(&app).await);
+
+    // Out of memory, with nothing it may evict: Redis still answers, but
+    // refuses every write.
+    let mut control = redis.connect().await;
+    for (setting, value) in [("maxmemory-policy", "noeviction"), ("maxmemory", "1")] {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(setting)
+            .arg(value)
+            .query_async::<()>(&mut control)
+            .await
+            .unwrap();
+    }
+    describe().await.expect("served by the fallback");
+    assert!(falling_back(&app).await);
+    // The task that tries Redis again (once a second) sees the refusal too:
+    // the replica stays in its fallback rather than flapping.
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        describe().await.expect("served by the fallback");
+        assert!(
+            falling_back(&app).await,
+            "back to a Redis that refuses writes"
+        );
+    }
+}
