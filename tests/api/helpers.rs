@@ -27,10 +27,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 /// Everything the service logged while the tests ran, as JSON lines.
 pub static LOGS: LazyLock<CapturedLogs> = LazyLock::new(|| {
-    // Room for all the tests' lines at once: a buffer that grew (copied
-    // whole, tens of MiB) while a test measures the memory in use would
-    // count against that test.
-    let logs = CapturedLogs(Arc::new(Mutex::new(Vec::with_capacity(128 << 20))));
+    let logs = CapturedLogs::default();
     let settings = Settings::parse_from([
         "import-job-service",
         "--insecure-allow-unauthenticated",
@@ -369,32 +366,46 @@ pub async fn wait_for(condition: impl Fn() -> bool) {
     }
 }
 
-/// The bytes this test binary has allocated and not freed, whatever the
-/// allocator keeps resident: a measure of what the code holds, unlike RSS,
-/// which malloc's per-thread arenas swell when tests run side by side.
-pub static LIVE_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+std::thread_local! {
+    /// What this thread has allocated less what it has freed, whatever the
+    /// allocator keeps resident (unlike RSS, which malloc's per-thread arenas
+    /// swell when tests run side by side). A test on a current-thread
+    /// runtime runs its app, its client and the emulator on its own thread,
+    /// so this counts what that test holds, not what the tests beside it
+    /// allocate meanwhile.
+    static THREAD_BYTES: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+}
 
-/// The system allocator, counting into [`LIVE_BYTES`].
+/// This thread's allocations less its frees, in bytes (see `THREAD_BYTES`).
+pub fn thread_bytes() -> isize {
+    THREAD_BYTES.with(std::cell::Cell::get)
+}
+
+fn count_on_thread(bytes: isize) {
+    // Never fails for a const-initialised cell; ignored if it ever did.
+    let _ = THREAD_BYTES.try_with(|count| count.set(count.get() + bytes));
+}
+
+/// The system allocator, counting each thread's bytes in use.
 pub struct CountingAllocator;
 
 // SAFETY: every call is passed to the system allocator as made; the count
 // is a side effect.
 unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        count_on_thread(layout.size() as isize);
         // SAFETY: the caller's contract is the system allocator's.
         unsafe { std::alloc::System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        LIVE_BYTES.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        count_on_thread(-(layout.size() as isize));
         // SAFETY: as above.
         unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(new_size, std::sync::atomic::Ordering::Relaxed);
-        LIVE_BYTES.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        count_on_thread(new_size as isize - layout.size() as isize);
         // SAFETY: as above.
         unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
     }
