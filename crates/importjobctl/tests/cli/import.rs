@@ -281,9 +281,6 @@ async fn progress_shows_on_a_terminal_only() {
     assert!(shown.contains("\"Uploaded\": false"), "{shown}");
 }
 
-// Until the emulator takes uploads at its pre-signed URLs, the tests below
-// cannot pass: run them with --ignored once it does.
-
 #[tokio::test]
 async fn no_wait_creates_uploads_and_starts() {
     let app = spawn_csv_app().await;
