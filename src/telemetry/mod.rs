@@ -7,23 +7,15 @@
 //! whose verbose levels can echo headers and bodies, are capped at `info`
 //! whatever filter the operator asks for.
 
+mod json;
 pub mod traces;
 pub mod writer;
 
-use std::{fmt, io::IsTerminal};
+use std::io::IsTerminal;
 
-use tracing::{
-    field::{Field, Visit},
-    level_filters::LevelFilter,
-    span::Record,
-};
+use tracing::level_filters::LevelFilter;
 use tracing_subscriber::{
-    EnvFilter,
-    field::RecordFields,
-    filter::Targets,
-    fmt::{FormatFields, FormattedFields, MakeWriter, format::Writer},
-    layer::SubscriberExt,
-    util::SubscriberInitExt,
+    EnvFilter, filter::Targets, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt,
 };
 
 use crate::configuration::{LogFormat, LogSettings};
@@ -66,100 +58,10 @@ where
         .with(cap)
         .with(export_traces.then(traces::layer));
     if json {
-        let format = tracing_subscriber::fmt::layer()
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .fmt_fields(AppendJsonFields)
-            .with_writer(writer);
-        registry.with(format).try_init()
+        registry.with(json::JsonLines::new(writer)).try_init()
     } else {
         let format = tracing_subscriber::fmt::layer().with_writer(writer);
         registry.with(format).try_init()
-    }
-}
-
-/// A span's fields as a JSON object, extended in place as the handler
-/// records more of them. tracing-subscriber's own JSON fields parse and
-/// rewrite the whole object on every `record`, six times per call here: a
-/// twentieth of the service's CPU time under load (BENCHMARKS.md). A field
-/// recorded twice appears twice; the last one wins when the line is written.
-pub struct AppendJsonFields;
-
-impl<'w> FormatFields<'w> for AppendJsonFields {
-    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
-        let mut object = JsonMembers::default();
-        fields.record(&mut object);
-        write!(writer, "{{{}}}", object.0)
-    }
-
-    fn add_fields(
-        &self,
-        current: &'w mut FormattedFields<Self>,
-        fields: &Record<'_>,
-    ) -> fmt::Result {
-        let mut added = JsonMembers::default();
-        fields.record(&mut added);
-        if added.0.is_empty() {
-            return Ok(());
-        }
-        match current.fields.strip_suffix('}') {
-            Some(members) if members.len() > 1 => {
-                let end = members.len();
-                current.fields.truncate(end);
-                current.fields.push(',');
-            }
-            _ => current.fields = String::from("{"),
-        }
-        current.fields.push_str(&added.0);
-        current.fields.push('}');
-        Ok(())
-    }
-}
-
-/// `"name":value` pairs, comma-separated: an object's members.
-#[derive(Default)]
-struct JsonMembers(String);
-
-impl JsonMembers {
-    fn put(&mut self, field: &Field, value: impl serde::Serialize) {
-        let Ok(value) = serde_json::to_string(&value) else {
-            return;
-        };
-        if !self.0.is_empty() {
-            self.0.push(',');
-        }
-        // A field name is an identifier, but escape it as JSON all the same.
-        self.0
-            .push_str(&serde_json::Value::from(field.name()).to_string());
-        self.0.push(':');
-        self.0.push_str(&value);
-    }
-}
-
-impl Visit for JsonMembers {
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, format!("{value:?}"));
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, value);
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, value);
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, value);
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, value);
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, value);
     }
 }
 
@@ -229,57 +131,6 @@ mod tests {
         let long = loggable_text(&"x".repeat(10_000));
         assert_eq!(long.len(), 515);
         assert!(long.ends_with("..."));
-    }
-
-    #[test]
-    fn span_fields_recorded_later_extend_one_json_object() {
-        use tracing_subscriber::{fmt::MakeWriter, layer::SubscriberExt};
-
-        #[derive(Clone, Default)]
-        struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-        impl std::io::Write for Lines {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        impl<'a> MakeWriter<'a> for Lines {
-            type Writer = Lines;
-            fn make_writer(&'a self) -> Lines {
-                self.clone()
-            }
-        }
-
-        let lines = Lines::default();
-        let layer = tracing_subscriber::fmt::layer()
-            .json()
-            .with_current_span(true)
-            .fmt_fields(super::AppendJsonFields)
-            .with_writer(lines.clone());
-        let subscriber = tracing_subscriber::registry().with(layer);
-        tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!(
-                "call",
-                method = "/m",
-                caller = tracing::field::Empty,
-                job_id = tracing::field::Empty,
-                n = tracing::field::Empty,
-            );
-            span.record("caller", "first");
-            span.record("job_id", "quote\"d");
-            span.record("n", 3_u64);
-            span.record("caller", tracing::field::display("second"));
-            span.in_scope(|| tracing::info!("done"));
-        });
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
-        assert_eq!(
-            line["span"],
-            serde_json::json!({"method": "/m", "caller": "second", "job_id": "quote\"d", "n": 3, "name": "call"})
-        );
     }
 
     #[test]
