@@ -106,29 +106,49 @@ pub struct Scope {
     pub job_id: Option<String>,
 }
 
+/// A request message the authorization layer decoded, handed on to the
+/// handler in the request's extensions so that it is decoded once; tonic
+/// is then given an empty message to decode, which costs nothing.
+#[derive(Debug, Clone)]
+pub struct Decoded<M>(pub M);
+
 impl Scope {
     /// Decodes `payload` as `operation`'s request message, whole (so that a
     /// message tonic would not decode is refused here too), and keeps its
-    /// scope.
-    pub fn decode(operation: Operation, payload: bytes::Bytes) -> Result<Self, prost::DecodeError> {
-        fn scope<M: prost::Message + Default + Scoped>(
+    /// scope; and, given `keep`, the message itself as [`Decoded`].
+    pub fn decode(
+        operation: Operation,
+        payload: bytes::Bytes,
+        keep: Option<&mut http::Extensions>,
+    ) -> Result<Self, prost::DecodeError> {
+        fn scope<M>(
             payload: bytes::Bytes,
-        ) -> Result<Scope, prost::DecodeError> {
+            keep: Option<&mut http::Extensions>,
+        ) -> Result<Scope, prost::DecodeError>
+        where
+            M: prost::Message + Default + Scoped + Clone + Send + Sync + 'static,
+        {
             let message = M::decode(payload)?;
-            Ok(Scope {
+            let scope = Scope {
                 user_pool_id: message.user_pool_id().to_owned(),
                 job_id: message.job_id().map(str::to_owned),
-            })
+            };
+            if let Some(extensions) = keep {
+                extensions.insert(Decoded(message));
+            }
+            Ok(scope)
         }
         match operation {
-            Operation::CreateUserImportJob => scope::<CreateUserImportJobRequest>(payload),
-            Operation::GetCsvHeader => scope::<GetCsvHeaderRequest>(payload),
-            Operation::StartUserImportJob => scope::<StartUserImportJobRequest>(payload),
-            Operation::DescribeUserImportJob => scope::<DescribeUserImportJobRequest>(payload),
-            Operation::ListUserImportJobs => scope::<ListUserImportJobsRequest>(payload),
-            Operation::StopUserImportJob => scope::<StopUserImportJobRequest>(payload),
-            Operation::WatchUserImportJob => scope::<WatchUserImportJobRequest>(payload),
-            Operation::UploadUserImportCsv => scope::<UploadUserImportCsvRequest>(payload),
+            Operation::CreateUserImportJob => scope::<CreateUserImportJobRequest>(payload, keep),
+            Operation::GetCsvHeader => scope::<GetCsvHeaderRequest>(payload, keep),
+            Operation::StartUserImportJob => scope::<StartUserImportJobRequest>(payload, keep),
+            Operation::DescribeUserImportJob => {
+                scope::<DescribeUserImportJobRequest>(payload, keep)
+            }
+            Operation::ListUserImportJobs => scope::<ListUserImportJobsRequest>(payload, keep),
+            Operation::StopUserImportJob => scope::<StopUserImportJobRequest>(payload, keep),
+            Operation::WatchUserImportJob => scope::<WatchUserImportJobRequest>(payload, keep),
+            Operation::UploadUserImportCsv => scope::<UploadUserImportCsvRequest>(payload, keep),
         }
     }
 }

@@ -26,12 +26,12 @@ use crate::{
     metrics::Metrics,
     operation::Operation,
     proto::{
-        CreateUserImportJobRequest, CreateUserImportJobResponse, DescribeUserImportJobRequest,
-        DescribeUserImportJobResponse, GetCsvHeaderRequest, GetCsvHeaderResponse,
-        ListUserImportJobsRequest, ListUserImportJobsResponse, Scoped, StartUserImportJobRequest,
-        StartUserImportJobResponse, StopUserImportJobRequest, StopUserImportJobResponse,
-        UploadUserImportCsvRequest, UploadUserImportCsvResponse, UserImportJob,
-        UserImportJobStatus, WatchUserImportJobRequest, WatchUserImportJobResponse,
+        CreateUserImportJobRequest, CreateUserImportJobResponse, Decoded,
+        DescribeUserImportJobRequest, DescribeUserImportJobResponse, GetCsvHeaderRequest,
+        GetCsvHeaderResponse, ListUserImportJobsRequest, ListUserImportJobsResponse, Scoped,
+        StartUserImportJobRequest, StartUserImportJobResponse, StopUserImportJobRequest,
+        StopUserImportJobResponse, UploadUserImportCsvRequest, UploadUserImportCsvResponse,
+        UserImportJob, UserImportJobStatus, WatchUserImportJobRequest, WatchUserImportJobResponse,
         import_job_service_server::ImportJobService,
     },
     rate_limit::CognitoRates,
@@ -87,11 +87,15 @@ struct Call {
 }
 
 impl Call {
-    /// Takes the call's message, recording its scope in the call's span
-    /// (cut to a loggable length: it is not validated yet).
-    fn begin<M: Scoped>(request: Request<M>) -> (Self, M) {
+    /// Takes the call's message (as the authorization layer decoded it, or
+    /// tonic where that layer reads none), recording its scope in the call's
+    /// span (cut to a loggable length: it is not validated yet).
+    fn begin<M: Scoped + Clone + Send + Sync + 'static>(mut request: Request<M>) -> (Self, M) {
         let call = Self::of(&request);
-        let message = request.into_inner();
+        let message = match request.extensions_mut().remove::<Decoded<M>>() {
+            Some(Decoded(message)) => message,
+            None => request.into_inner(),
+        };
         call.record_scope(&message);
         (call, message)
     }

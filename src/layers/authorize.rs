@@ -222,7 +222,8 @@ async fn authorize(
 
 /// Reads the whole (small) request body within `timeout`, decodes the one
 /// gRPC message it must hold as `operation`'s request, keeps its scope, and
-/// puts the body back for tonic. Anything but exactly one uncompressed
+/// hands the message to the handler in the request's extensions (tonic gets
+/// an empty message in its place). Anything but exactly one uncompressed
 /// message that decodes is refused here: tonic would read the first of
 /// several messages, and the policy must judge the request the handler will
 /// see.
@@ -232,7 +233,7 @@ async fn read_scope(
     max_message_bytes: usize,
     timeout: Duration,
 ) -> Result<(Request<Body>, Scope), MessageFailure> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     // The 5-byte gRPC frame header, then at most the message limit: reading
     // stops there, whatever the body's length.
     let collected =
@@ -248,11 +249,15 @@ async fn read_scope(
         }
         Err(_) => return Err(MessageFailure::Malformed),
     };
-    let scope = grpc_message(bytes.clone())
-        .and_then(|payload| Scope::decode(operation, payload).ok())
+    let scope = grpc_message(bytes)
+        .and_then(|payload| Scope::decode(operation, payload, Some(&mut parts.extensions)).ok())
         .ok_or(MessageFailure::Malformed)?;
+    const EMPTY_MESSAGE: &[u8] = &[0, 0, 0, 0, 0];
     Ok((
-        Request::from_parts(parts, Body::new(Full::new(bytes))),
+        Request::from_parts(
+            parts,
+            Body::new(Full::new(Bytes::from_static(EMPTY_MESSAGE))),
+        ),
         scope,
     ))
 }
@@ -298,7 +303,7 @@ async fn read_first_scope(
     let head = head.freeze();
     let scope = (head[0] == 0)
         .then(|| head.slice(5..5 + length))
-        .and_then(|payload| Scope::decode(operation, payload).ok())
+        .and_then(|payload| Scope::decode(operation, payload, None).ok())
         .ok_or(MessageFailure::Malformed)?;
     let body = futures_util::stream::once(async move { Ok(Frame::data(head)) })
         .chain(http_body_util::BodyStream::new(body));
@@ -347,7 +352,7 @@ mod tests {
         };
         let mut frame = frame(&message.encode_to_vec());
         let payload = grpc_message(Bytes::from(frame.clone())).unwrap();
-        let scope = Scope::decode(Operation::StopUserImportJob, payload).unwrap();
+        let scope = Scope::decode(Operation::StopUserImportJob, payload, None).unwrap();
         assert_eq!(scope.user_pool_id, "us-east-1_A");
         assert_eq!(scope.job_id.as_deref(), Some("import-a"));
 
@@ -369,10 +374,11 @@ mod tests {
             pagination_token: "t".to_owned(),
         }
         .encode_to_vec();
-        let scope = Scope::decode(Operation::ListUserImportJobs, list.clone().into()).unwrap();
+        let scope =
+            Scope::decode(Operation::ListUserImportJobs, list.clone().into(), None).unwrap();
         assert_eq!(scope.user_pool_id, "us-east-1_A");
         assert_eq!(scope.job_id, None, "a list names no job");
         // Field 2 is a number in a list request, a string in a stop request.
-        assert!(Scope::decode(Operation::StopUserImportJob, list.into()).is_err());
+        assert!(Scope::decode(Operation::StopUserImportJob, list.into(), None).is_err());
     }
 }
