@@ -13,6 +13,7 @@
 //! ```
 
 mod drive;
+mod h2load;
 mod procfs;
 mod suite;
 

@@ -2,6 +2,9 @@
 //! measured minutes apart on the same machine: the stateless backend and the
 //! service as their own processes, the direct SDK in this one, the
 //! scenarios, the baselines, the targets, and a summary for BENCHMARKS.md.
+//! Two comparisons beside: the peer (examples/peer, the Python service a
+//! team would write instead) under the same load, and rows driven by h2load,
+//! a load generator that costs the machine less than this one.
 
 use std::{
     io::{BufRead, BufReader},
@@ -13,7 +16,9 @@ use std::{
 
 use clap::Args;
 use futures_util::future::join_all;
+use import_job_service::proto::{STOP_PATH, StopUserImportJobRequest};
 use jsonwebtoken::Algorithm;
+use prost::Message;
 use serde::Serialize;
 use serde_json::json;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
@@ -24,6 +29,7 @@ use tonic_health::pb::{
 use crate::{
     drive::{self, Call, Client, Length, Plan, Report, Watched},
     fixtures::{self, Files, Pki, Signer},
+    h2load::{self, H2loadReport},
     procfs,
 };
 
@@ -44,9 +50,22 @@ pub struct SuiteArgs {
     /// Starts timed in the cold-start scenario.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
     cold_starts: u16,
-    /// Also write every number as JSON to this file.
+    /// Also write every number as JSON to this file (the h2load rows'
+    /// request bodies go beside it).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The Python that runs the peer (examples/peer/server.py), with
+    /// examples/peer/requirements.txt installed; without it the peer's rows
+    /// are skipped.
+    #[arg(long)]
+    peer_python: Option<PathBuf>,
+    /// Idle connections held to the peer, and to a fresh service beside it.
+    #[arg(long, default_value_t = 1_000)]
+    peer_idle_connections: usize,
+    /// h2load (Debian's nghttp2-client); its rows are skipped when it does
+    /// not run.
+    #[arg(long, default_value = "h2load")]
+    h2load: PathBuf,
 }
 
 /// Concurrencies with the instant backend.
@@ -55,6 +74,12 @@ const CONCURRENCIES: [usize; 3] = [1, 16, 256];
 const CALLS_PER_CONNECTION: usize = 32;
 const SLOW_BACKEND: Duration = Duration::from_millis(50);
 const SLOW_CONCURRENCY: usize = 200;
+/// Concurrencies of the h2load rows: the load generator's c=16 and its
+/// saturation.
+const H2LOAD_CONCURRENCIES: [usize; 2] = [16, 256];
+const HEALTH_CHECK_PATH: &str = "/grpc.health.v1.Health/Check";
+/// The peer, found in this repository wherever the load generator runs.
+const PEER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/peer/server.py");
 
 /// Who the runs with authorization on are, and the policy allowing them.
 const SPIFFE_ID: &str = "spiffe://bench.test/loadgen";
@@ -220,13 +245,15 @@ impl Service {
     /// is fetched), with the limits that protect Cognito and share the
     /// service between callers raised out of the way: one load generator is
     /// one caller, and the backend is not Cognito. It logs as in
-    /// production, one JSON line per call, to `log`.
+    /// production, one JSON line per call, to `log`; with `metrics`, it
+    /// serves Prometheus metrics there.
     async fn spawn(
         binary: &Path,
         backend: &str,
         credentials: &Credentials,
         auth: Auth,
         log: &Path,
+        metrics: Option<SocketAddr>,
     ) -> Result<Service, String> {
         let addr = free_port()?;
         let log_file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
@@ -237,6 +264,7 @@ impl Service {
             .args(["--max-calls-in-flight-per-caller", "100000"])
             .args(["--cognito-rate", "1000000", "--cognito-burst", "1000000"])
             .args(credentials.flags(auth))
+            .args(metrics.map(|addr| format!("--metrics-listen={addr}")))
             .env("AWS_ENDPOINT_URL", backend)
             .env("AWS_ACCESS_KEY_ID", "AKIALOADGEN")
             .env("AWS_SECRET_ACCESS_KEY", "loadgen-secret")
@@ -255,6 +283,36 @@ impl Service {
             ready_after,
         })
     }
+}
+
+/// The peer on a free loopback port, calling Cognito at `backend` as the
+/// service does (endpoint and static credentials from the environment),
+/// logging one JSON line per call to `log`.
+async fn spawn_peer(python: &Path, backend: &str, log: &Path) -> Result<Service, String> {
+    let addr = free_port()?;
+    let log_file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let started = Instant::now();
+    let child = Command::new(python)
+        .arg(PEER_SCRIPT)
+        .args(["--listen", &addr.to_string()])
+        .env("AWS_ENDPOINT_URL", backend)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIALOADGEN")
+        .env("AWS_SECRET_ACCESS_KEY", "loadgen-secret")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("cannot start the peer with {}: {e}", python.display()))?;
+    let process = Process { child };
+    let ready_after = wait_until_ready(addr, started, true)
+        .await
+        .map_err(|e| format!("the peer: {e}; see {}", log.display()))?;
+    Ok(Service {
+        process,
+        addr,
+        ready_after,
+    })
 }
 
 fn free_port() -> Result<SocketAddr, String> {
@@ -359,6 +417,20 @@ struct Row {
 }
 
 #[derive(Debug, Clone, Serialize)]
+struct H2loadRow {
+    name: String,
+    report: H2loadReport,
+}
+
+/// Memory per idle connection, the service's beside the peer's, at the
+/// same count.
+#[derive(Debug, Clone, Serialize)]
+struct IdleCompared {
+    service: IdleReport,
+    peer: IdleReport,
+}
+
+#[derive(Debug, Clone, Serialize)]
 struct ColdStart {
     runs: usize,
     ready_ms: Summary,
@@ -397,10 +469,10 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
     // The service, a child, inherits the limit; each end needs one
     // descriptor per connection.
-    if files_limit < args.idle_connections as u64 + 1000 {
+    let most_idle = args.idle_connections.max(args.peer_idle_connections);
+    if files_limit < most_idle as u64 + 1000 {
         return Err(format!(
-            "the open-file limit is {files_limit}: too low for {} idle connections (raise `ulimit -Hn`)",
-            args.idle_connections
+            "the open-file limit is {files_limit}: too low for {most_idle} idle connections (raise `ulimit -Hn`)"
         ));
     }
     let binary = match args.service {
@@ -428,6 +500,7 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
             &credentials,
             auth,
             &log(&format!("service-{}", auth.name())),
+            None,
         )
         .await?;
         services.push((auth, service));
@@ -462,6 +535,99 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
     }
     drop(services);
 
+    let peer_log = log("peer");
+    let peer = match &args.peer_python {
+        Some(python) => Some(spawn_peer(python, &backend.url, &peer_log).await?),
+        None => {
+            println!("no --peer-python: the peer's rows are skipped\n");
+            None
+        }
+    };
+    if let Some(peer) = &peer {
+        for concurrency in CONCURRENCIES {
+            let connections = concurrency.div_ceil(CALLS_PER_CONNECTION);
+            let clients = Client::grpc(&peer.url(), connections, None, None).await?;
+            let watched = Watched {
+                server: Some(peer.process.pid()),
+                backend: Some(backend.process.pid()),
+            };
+            let report = drive::drive(&clients, &plan(Call::Stop, concurrency), &watched).await;
+            record(&mut rows, format!("peer: Stop, c={concurrency}"), report);
+        }
+    }
+
+    let mut h2load_rows = Vec::new();
+    if h2load::available(&args.h2load) {
+        let dir = match args.out.as_deref().and_then(Path::parent) {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from(credentials.files.path("")),
+        };
+        let stop = StopUserImportJobRequest {
+            user_pool_id: drive::POOL.to_owned(),
+            job_id: drive::JOB.to_owned(),
+        };
+        let stop_body = h2load::write_body(&dir, "h2load-stop.bin", &stop.encode_to_vec())?;
+        let health_body = h2load::write_body(&dir, "h2load-health.bin", &[])?;
+        let metrics = free_port()?;
+        let service = Service::spawn(
+            &binary,
+            &backend.url,
+            &credentials,
+            Auth::Off,
+            &log("service-h2load"),
+            Some(metrics),
+        )
+        .await?;
+        for concurrency in H2LOAD_CONCURRENCIES {
+            let connections = concurrency.div_ceil(CALLS_PER_CONNECTION);
+            let load = |addr, path, body| h2load::Load {
+                h2load: &args.h2load,
+                addr,
+                path,
+                body,
+                connections,
+                streams: concurrency / connections,
+                warm_up: args.warm_up,
+                duration: args.duration,
+            };
+            for (name, path, body) in [
+                ("Stop, auth off", STOP_PATH, &stop_body),
+                ("Health", HEALTH_CHECK_PATH, &health_body),
+            ] {
+                let report = h2load::run(
+                    &load(service.addr, path, body),
+                    service.process.pid(),
+                    backend.process.pid(),
+                    &|| h2load::service_codes(metrics, path),
+                )?;
+                record_h2load(
+                    &mut h2load_rows,
+                    format!("h2load: {name}, c={concurrency}"),
+                    report,
+                );
+            }
+            if let Some(peer) = &peer {
+                let report = h2load::run(
+                    &load(peer.addr, STOP_PATH, &stop_body),
+                    peer.process.pid(),
+                    backend.process.pid(),
+                    &|| h2load::peer_codes(&peer_log, STOP_PATH),
+                )?;
+                record_h2load(
+                    &mut h2load_rows,
+                    format!("h2load: peer, Stop, c={concurrency}"),
+                    report,
+                );
+            }
+        }
+    } else {
+        println!(
+            "{} does not run: the h2load rows are skipped\n",
+            args.h2load.display()
+        );
+    }
+    drop(peer);
+
     let slow = spawn_backend(SLOW_BACKEND)?;
     let service = Service::spawn(
         &binary,
@@ -469,6 +635,7 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
         &credentials,
         Auth::Off,
         &log("service-slow"),
+        None,
     )
     .await?;
     let connections = SLOW_CONCURRENCY.div_ceil(CALLS_PER_CONNECTION);
@@ -501,6 +668,20 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
         format!("direct SDK, 50 ms backend, c={SLOW_CONCURRENCY}"),
         report,
     );
+    if let Some(python) = &args.peer_python {
+        let peer = spawn_peer(python, &slow.url, &log("peer-slow")).await?;
+        let clients = Client::grpc(&peer.url(), connections, None, None).await?;
+        let watched = Watched {
+            server: Some(peer.process.pid()),
+            backend: Some(slow.process.pid()),
+        };
+        let report = drive::drive(&clients, &plan(Call::Stop, SLOW_CONCURRENCY), &watched).await;
+        record(
+            &mut rows,
+            format!("peer: Stop, 50 ms backend, c={SLOW_CONCURRENCY}"),
+            report,
+        );
+    }
     drop((clients, direct_slow, service, slow));
 
     let mut ready_ms = Vec::new();
@@ -512,6 +693,7 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
             &credentials,
             Auth::Off,
             &log("service-cold"),
+            None,
         )
         .await?;
         ready_ms.push(service.ready_after.as_secs_f64() * 1e3);
@@ -539,6 +721,7 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
         &credentials,
         Auth::Off,
         &log("service-idle"),
+        None,
     )
     .await?;
     let idle = hold_idle(&service.url(), args.idle_connections, service.process.pid()).await?;
@@ -548,8 +731,43 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
     );
     drop(service);
 
-    let targets = targets(&rows, &cold_start, &idle);
-    let summary = summary(&rows, &targets);
+    let idle_compared = match &args.peer_python {
+        Some(python) => {
+            let connections = args.peer_idle_connections;
+            let service = Service::spawn(
+                &binary,
+                &backend.url,
+                &credentials,
+                Auth::Off,
+                &log("service-idle-compared"),
+                None,
+            )
+            .await?;
+            let service_idle =
+                hold_idle(&service.url(), connections, service.process.pid()).await?;
+            drop(service);
+            let peer = spawn_peer(python, &backend.url, &log("peer-idle")).await?;
+            let peer_idle = hold_idle(&peer.url(), connections, peer.process.pid()).await?;
+            drop(peer);
+            println!(
+                "{connections} idle connections, service beside peer: service {:.1} KiB each ({:.1} MiB before, {:.1} after), peer {:.1} KiB each ({:.1} MiB before, {:.1} after)\n",
+                service_idle.kib_per_connection,
+                service_idle.rss_before_mib,
+                service_idle.rss_after_mib,
+                peer_idle.kib_per_connection,
+                peer_idle.rss_before_mib,
+                peer_idle.rss_after_mib,
+            );
+            Some(IdleCompared {
+                service: service_idle,
+                peer: peer_idle,
+            })
+        }
+        None => None,
+    };
+
+    let targets = targets(&rows, &h2load_rows, &cold_start, &idle);
+    let summary = summary(&rows, &h2load_rows, &targets);
     println!("{summary}");
     if let Some(out) = &args.out {
         let all = json!({
@@ -557,6 +775,8 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
             "runs": rows,
             "cold_start": cold_start,
             "idle_connections": idle,
+            "idle_connections_compared": idle_compared,
+            "h2load_runs": h2load_rows,
             "targets": targets,
         });
         std::fs::write(
@@ -570,12 +790,49 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
         eprintln!("loadgen: {failed} calls did not end OK: the numbers above are not valid");
         return Ok(ExitCode::FAILURE);
     }
+    let unverified: Vec<&str> = h2load_rows
+        .iter()
+        .filter(|row| !row.report.verified)
+        .map(|row| row.name.as_str())
+        .collect();
+    if !unverified.is_empty() {
+        eprintln!(
+            "loadgen: the answers of {} are not all OK: their numbers are not valid",
+            unverified.join(", ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 fn record(rows: &mut Vec<Row>, name: String, report: Report) {
     println!("{}\n", report.human(&name));
     rows.push(Row { name, report });
+}
+
+fn record_h2load(rows: &mut Vec<H2loadRow>, name: String, report: H2loadReport) {
+    let r = &report;
+    let show = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
+    println!(
+        "{name}: {} x{} streams, {:.1} s: {} calls, {:.0} calls/s\n  \
+         latency µs (h2load gives no percentiles): mean {:.0}  min {:.0}  max {:.0}  sd {:.0}\n  \
+         answers: {}\n  \
+         CPU µs/call: server {}  backend {}  h2load {}\n",
+        r.connections,
+        r.streams_per_connection,
+        r.seconds,
+        r.succeeded,
+        r.calls_per_second,
+        r.latency_us.mean,
+        r.latency_us.min,
+        r.latency_us.max,
+        r.latency_us.sd,
+        r.verdict,
+        show(r.cpu_us_per_call.server),
+        show(r.cpu_us_per_call.backend),
+        show(r.cpu_us_per_call.loadgen),
+    );
+    rows.push(H2loadRow { name, report });
 }
 
 fn default_service_binary() -> Result<PathBuf, String> {
@@ -612,7 +869,39 @@ fn find<'a>(rows: &'a [Row], name: &str) -> Option<&'a Report> {
         .map(|row| &row.report)
 }
 
-fn targets(rows: &[Row], cold: &ColdStart, idle: &IdleReport) -> Vec<Target> {
+fn find_h2load<'a>(rows: &'a [H2loadRow], name: &str) -> Option<&'a H2loadReport> {
+    rows.iter()
+        .find(|row| row.name == name)
+        .map(|row| &row.report)
+}
+
+/// The loadgen rows each peer row is compared with: the service's, at the
+/// same concurrency and backend.
+fn peer_pairs() -> Vec<(String, String, String)> {
+    let mut pairs: Vec<_> = CONCURRENCIES
+        .iter()
+        .map(|c| {
+            (
+                format!("c={c}"),
+                format!("Stop, auth off, c={c}"),
+                format!("peer: Stop, c={c}"),
+            )
+        })
+        .collect();
+    pairs.push((
+        format!("50 ms backend, c={SLOW_CONCURRENCY}"),
+        format!("Stop, 50 ms backend, c={SLOW_CONCURRENCY}"),
+        format!("peer: Stop, 50 ms backend, c={SLOW_CONCURRENCY}"),
+    ));
+    pairs
+}
+
+fn targets(
+    rows: &[Row],
+    h2load_rows: &[H2loadRow],
+    cold: &ColdStart,
+    idle: &IdleReport,
+) -> Vec<Target> {
     let mut targets = Vec::new();
     let mut add = |name: &str, goal: &str, measured: String, met: bool| {
         targets.push(Target {
@@ -637,6 +926,45 @@ fn targets(rows: &[Row], cold: &ColdStart, idle: &IdleReport) -> Vec<Target> {
         format!("{ratio:.2} ({stop:.0} / {direct:.0} calls/s)"),
         ratio >= 0.8,
     );
+    let h2load_stop = H2LOAD_CONCURRENCIES
+        .iter()
+        .filter_map(|c| find_h2load(h2load_rows, &format!("h2load: Stop, auth off, c={c}")))
+        .map(|r| r.calls_per_second)
+        .fold(0.0, f64::max);
+    if h2load_stop > 0.0 {
+        let ratio = h2load_stop / direct;
+        add(
+            "Stop throughput at saturation, driven by h2load / direct SDK throughput",
+            ">= 0.8",
+            format!("{ratio:.2} ({h2load_stop:.0} / {direct:.0} calls/s)"),
+            ratio >= 0.8,
+        );
+    }
+    let peer = best("peer: Stop");
+    if peer > 0.0 {
+        let ratio = stop / peer;
+        add(
+            "service throughput at saturation / the peer's",
+            ">= 20",
+            format!("{ratio:.1} ({stop:.0} / {peer:.0} calls/s)"),
+            ratio >= 20.0,
+        );
+        let p99s: Vec<(String, f64)> = peer_pairs()
+            .into_iter()
+            .filter_map(|(label, service, peer)| {
+                let (s, p) = (find(rows, &service)?, find(rows, &peer)?);
+                Some((label, s.latency_us.p99 / p.latency_us.p99))
+            })
+            .collect();
+        let worst = p99s.iter().map(|(_, r)| *r).fold(0.0, f64::max);
+        let each: Vec<String> = p99s.iter().map(|(l, r)| format!("{l}: {r:.2}")).collect();
+        add(
+            "service p99 / the peer's p99, at each concurrency",
+            "<= 0.10",
+            each.join(", "),
+            worst <= 0.1,
+        );
+    }
     if let (Some(s), Some(d)) = (
         find(rows, "Stop, auth off, c=1"),
         find(rows, "direct SDK, c=1"),
@@ -694,9 +1022,9 @@ fn targets(rows: &[Row], cold: &ColdStart, idle: &IdleReport) -> Vec<Target> {
 }
 
 /// The tables BENCHMARKS.md records.
-fn summary(rows: &[Row], targets: &[Target]) -> String {
+fn summary(rows: &[Row], h2load_rows: &[H2loadRow], targets: &[Target]) -> String {
     let mut out = String::from(
-        "| run | calls/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | CPU µs/call: service | backend | loadgen |\n\
+        "| run | calls/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | CPU µs/call: server | backend | loadgen |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let show = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.1}"));
@@ -745,6 +1073,8 @@ fn summary(rows: &[Row], targets: &[Target]) -> String {
             mtls.calls_per_second / stop.calls_per_second,
         ));
     }
+    out.push_str(&peer_summary(rows));
+    out.push_str(&h2load_summary(rows, h2load_rows));
     out.push_str("\n| target | goal | measured | met |\n|---|---|---|---|\n");
     for t in targets {
         out.push_str(&format!(
@@ -753,6 +1083,100 @@ fn summary(rows: &[Row], targets: &[Target]) -> String {
             t.goal,
             t.measured,
             if t.met { "yes" } else { "**no**" }
+        ));
+    }
+    out
+}
+
+/// The service beside the peer, each row at the same load.
+fn peer_summary(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "\n| load | service / peer calls/s | peer p99 / service p99 | peer CPU per call / service CPU per call |\n\
+         |---|---:|---:|---:|\n",
+    );
+    let mut any = false;
+    for (label, service, peer) in peer_pairs() {
+        let (Some(s), Some(p)) = (find(rows, &service), find(rows, &peer)) else {
+            continue;
+        };
+        any = true;
+        let cpu = match (s.cpu_us_per_call.server, p.cpu_us_per_call.server) {
+            (Some(s), Some(p)) if s > 0.0 => format!("{:.1}", p / s),
+            _ => "–".to_owned(),
+        };
+        out.push_str(&format!(
+            "| {label} | {:.1} | {:.1} | {cpu} |\n",
+            s.calls_per_second / p.calls_per_second,
+            p.latency_us.p99 / s.latency_us.p99,
+        ));
+    }
+    if any { out } else { String::new() }
+}
+
+/// The h2load rows, and how they compare with the same loads driven by this
+/// load generator.
+fn h2load_summary(rows: &[Row], h2load_rows: &[H2loadRow]) -> String {
+    if h2load_rows.is_empty() {
+        return String::new();
+    }
+    let show = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.1}"));
+    let mut out = String::from(
+        "\n| h2load run (no percentiles) | connections × streams | calls/s | mean µs | max µs | CPU µs/call: server | backend | h2load | answers |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for row in h2load_rows {
+        let r = &row.report;
+        let answers = if r.verified {
+            let list = |codes: &h2load::Codes| {
+                let codes: Vec<String> = codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+                if codes.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    codes.join(", ")
+                }
+            };
+            format!(
+                "all OK (server counted {}; as h2load ended {})",
+                list(&r.server_codes),
+                list(&r.server_codes_at_end)
+            )
+        } else {
+            format!("**not all OK**: {}", r.verdict)
+        };
+        out.push_str(&format!(
+            "| {} | {} × {} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {answers} |\n",
+            row.name,
+            r.connections,
+            r.streams_per_connection,
+            r.calls_per_second,
+            r.latency_us.mean,
+            r.latency_us.max,
+            show(r.cpu_us_per_call.server),
+            show(r.cpu_us_per_call.backend),
+            show(r.cpu_us_per_call.loadgen),
+        ));
+    }
+    out.push_str(
+        "\n| c | h2load Stop / loadgen Stop calls/s | h2load Stop / direct SDK | h2load Health / loadgen Health | service / peer, both by h2load |\n\
+         |---:|---:|---:|---:|---:|\n",
+    );
+    for c in H2LOAD_CONCURRENCIES {
+        let h2 = |name: &str| find_h2load(h2load_rows, &format!("h2load: {name}, c={c}"));
+        let lg = |name: &str| find(rows, &format!("{name}, c={c}"));
+        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+            _ => "–".to_owned(),
+        };
+        let h2_stop = h2("Stop, auth off").map(|r| r.calls_per_second);
+        out.push_str(&format!(
+            "| {c} | {} | {} | {} | {} |\n",
+            ratio(h2_stop, lg("Stop, auth off").map(|r| r.calls_per_second)),
+            ratio(h2_stop, lg("direct SDK").map(|r| r.calls_per_second)),
+            ratio(
+                h2("Health").map(|r| r.calls_per_second),
+                lg("Health").map(|r| r.calls_per_second)
+            ),
+            ratio(h2_stop, h2("peer, Stop").map(|r| r.calls_per_second)),
         ));
     }
     out
