@@ -3,6 +3,11 @@
 # Build: a locked release build. protox compiles the protos in Rust, so the
 # image needs no protoc.
 FROM rust:1.95-slim-bookworm AS build
+# jemalloc, the service's allocator, is built from its C sources with make,
+# which the slim image lacks.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make=4.3-4.1 \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto ./proto

@@ -10,6 +10,26 @@ use import_job_service::{
     telemetry,
 };
 
+/// jemalloc: per-thread caches cut the time the service spends in
+/// malloc and free (BENCHMARKS.md). Two arenas, one per worker on the
+/// two-CPU pods the service runs in, and freed pages handed back to the
+/// system within a second, keep its memory at rest where glibc's was.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc reads its options from this symbol at its first allocation.
+#[repr(transparent)]
+struct MallocConf(*const u8);
+// SAFETY: the pointer is to a static, immutable C string.
+unsafe impl Sync for MallocConf {}
+
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: MallocConf = MallocConf(
+    c"narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0"
+        .as_ptr()
+        .cast(),
+);
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let settings = Settings::parse();
