@@ -343,15 +343,7 @@ fn micros(time: &str) -> Option<f64> {
 /// The service's `grpc_server_calls` counters for `method`, by code, read
 /// from its Prometheus endpoint.
 pub fn service_codes(metrics: SocketAddr, method: &str) -> Result<Codes, String> {
-    let mut stream =
-        TcpStream::connect(metrics).map_err(|e| format!("metrics at {metrics}: {e}"))?;
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .map_err(|e| format!("metrics at {metrics}: {e}"))?;
-    let mut text = String::new();
-    stream
-        .read_to_string(&mut text)
-        .map_err(|e| format!("metrics at {metrics}: {e}"))?;
+    let text = scrape(metrics)?;
     let method_label = format!("method=\"{method}\"");
     let mut codes = Codes::new();
     for line in text.lines() {
@@ -392,4 +384,28 @@ pub fn peer_codes(log: &Path, method: &str) -> Result<Codes, String> {
         }
     }
     Ok(codes)
+}
+
+/// The service's Prometheus metrics, as text.
+pub fn scrape(metrics: SocketAddr) -> Result<String, String> {
+    let mut stream =
+        TcpStream::connect(metrics).map_err(|e| format!("metrics at {metrics}: {e}"))?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("metrics at {metrics}: {e}"))?;
+    let mut text = String::new();
+    stream
+        .read_to_string(&mut text)
+        .map_err(|e| format!("metrics at {metrics}: {e}"))?;
+    Ok(text)
+}
+
+/// Log lines the service let go since it started (`log_lines_lost_total`,
+/// every reason): the suite's runs must lose none.
+pub fn lines_lost(metrics: SocketAddr) -> Result<u64, String> {
+    Ok(scrape(metrics)?
+        .lines()
+        .filter(|line| line.starts_with("log_lines_lost_total{"))
+        .filter_map(|line| line.rsplit_once(' ')?.1.trim().parse::<f64>().ok())
+        .sum::<f64>() as u64)
 }

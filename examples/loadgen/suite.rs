@@ -492,18 +492,21 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
     println!("{machine}\nservice: {}\n", binary.display());
 
     let backend = spawn_backend(Duration::ZERO)?;
+    // Every service under load serves its metrics, to show it lost no line.
+    let mut lines_lost = 0;
     let mut services = Vec::new();
     for auth in [Auth::Off, Auth::Jwt, Auth::Mtls] {
+        let metrics = free_port()?;
         let service = Service::spawn(
             &binary,
             &backend.url,
             &credentials,
             auth,
             &log(&format!("service-{}", auth.name())),
-            None,
+            Some(metrics),
         )
         .await?;
-        services.push((auth, service));
+        services.push((auth, service, metrics));
     }
     let direct = crate::direct_clients(&backend.url).await?;
     for concurrency in CONCURRENCIES {
@@ -514,7 +517,7 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
         };
         let report = drive::drive(&direct, &plan(Call::Direct, concurrency), &backend_only).await;
         record(&mut rows, format!("direct SDK, c={concurrency}"), report);
-        for (auth, service) in &services {
+        for (auth, service, _) in &services {
             let clients = credentials.clients(*auth, service, connections).await?;
             let watched = Watched {
                 server: Some(service.process.pid()),
@@ -532,6 +535,9 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
                 record(&mut rows, format!("Health, c={concurrency}"), report);
             }
         }
+    }
+    for (_, _, metrics) in &services {
+        lines_lost += h2load::lines_lost(*metrics)?;
     }
     drop(services);
 
@@ -620,6 +626,7 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
                 );
             }
         }
+        lines_lost += h2load::lines_lost(metrics)?;
     } else {
         println!(
             "{} does not run: the h2load rows are skipped\n",
@@ -629,13 +636,14 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
     drop(peer);
 
     let slow = spawn_backend(SLOW_BACKEND)?;
+    let slow_metrics = free_port()?;
     let service = Service::spawn(
         &binary,
         &slow.url,
         &credentials,
         Auth::Off,
         &log("service-slow"),
-        None,
+        Some(slow_metrics),
     )
     .await?;
     let connections = SLOW_CONCURRENCY.div_ceil(CALLS_PER_CONNECTION);
@@ -682,6 +690,7 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
             report,
         );
     }
+    lines_lost += h2load::lines_lost(slow_metrics)?;
     drop((clients, direct_slow, service, slow));
 
     let mut ready_ms = Vec::new();
@@ -766,7 +775,7 @@ pub async fn run(args: SuiteArgs) -> Result<ExitCode, String> {
         None => None,
     };
 
-    let targets = targets(&rows, &h2load_rows, &cold_start, &idle);
+    let targets = targets(&rows, &h2load_rows, &cold_start, &idle, lines_lost);
     let summary = summary(&rows, &h2load_rows, &targets);
     println!("{summary}");
     if let Some(out) = &args.out {
@@ -901,6 +910,7 @@ fn targets(
     h2load_rows: &[H2loadRow],
     cold: &ColdStart,
     idle: &IdleReport,
+    lines_lost: u64,
 ) -> Vec<Target> {
     let mut targets = Vec::new();
     let mut add = |name: &str, goal: &str, measured: String, met: bool| {
@@ -965,6 +975,40 @@ fn targets(
             worst <= 0.1,
         );
     }
+    // The SDK's own cost is the load generator's in a direct row: what the
+    // service spends beyond it is the gRPC hop, the layers and the log line.
+    let ours: Vec<String> = CONCURRENCIES
+        .iter()
+        .filter_map(|c| {
+            let stop = find(rows, &format!("Stop, auth off, c={c}"))?;
+            let direct = find(rows, &format!("direct SDK, c={c}"))?;
+            let ours = stop.cpu_us_per_call.server? - direct.cpu_us_per_call.loadgen?;
+            Some((c, ours))
+        })
+        .map(|(c, ours)| format!("c={c}: {ours:.0} µs"))
+        .collect();
+    let saturated: Vec<f64> = CONCURRENCIES[1..]
+        .iter()
+        .filter_map(|c| {
+            let stop = find(rows, &format!("Stop, auth off, c={c}"))?;
+            let direct = find(rows, &format!("direct SDK, c={c}"))?;
+            Some(stop.cpu_us_per_call.server? - direct.cpu_us_per_call.loadgen?)
+        })
+        .collect();
+    if !saturated.is_empty() {
+        add(
+            "service CPU per Stop - SDK CPU per direct call, under load (c >= 16)",
+            "<= 60 µs",
+            ours.join(", "),
+            saturated.iter().all(|ours| *ours <= 60.0),
+        );
+    }
+    add(
+        "log lines lost (one JSON line per call, at info)",
+        "0",
+        lines_lost.to_string(),
+        lines_lost == 0,
+    );
     if let (Some(s), Some(d)) = (
         find(rows, "Stop, auth off, c=1"),
         find(rows, "direct SDK, c=1"),
