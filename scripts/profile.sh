@@ -53,26 +53,36 @@ perf script -i "$out/perf.data" 2> /dev/null | target/tools/bin/inferno-collapse
 target/tools/bin/inferno-flamegraph < "$out/folded.txt" > "$out/flamegraph.svg"
 perf report -i "$out/perf.data" --no-children -g none --sort dso,symbol --percent-limit 1 \
   --stdio 2> /dev/null | grep -v '^#' | grep -v '^$' | cut -c1-120
-# Inclusive shares: the samples whose stack passes through each part.
+# Each sample is charged to the innermost frame of a named crate, so that
+# malloc, memcpy and system calls count for the crate that made them; the
+# crates are then grouped into the parts of a call's path.
 python3 - "$out/folded.txt" <<'PY'
-import sys
-parts = {
-    "log line (telemetry::json, tracing)": ("telemetry::json", "tracing_subscriber", "tracing_core", "tracing::span"),
-    "AWS SDK (aws_smithy_*, aws_sdk_*, aws_sigv4)": ("aws_smithy", "aws_sdk_", "aws_sigv4", "aws_runtime"),
-    "  of which SigV4 signing": ("aws_sigv4",),
-    "HTTP/2 and gRPC server (h2, hyper, tonic)": ("h2::", "hyper::", "tonic::"),
-    "malloc and free": ("malloc", "_int_free", "cfree", "realloc"),
-    "kernel": ("[k]", "_[k]"),
-}
-total, counts = 0, {name: 0 for name in parts}
+import re, sys
+parts = [
+    ("AWS SDK, its HTTP client and signing", ("aws_", "hyper_rustls", "hyper_util", "sha2", "rustls", "hmac", "digest", "cognito_constraints")),
+    ("the log line: JSON layer, tracing, the writer", ("import_job_service::telemetry", "tracing", "log-writer", "serde", "sharded_slab")),
+    ("HTTP/2 and gRPC server (h2, hyper, tonic, tower)", ("h2", "hyper", "tonic", "tower", "axum", "prost", "tokio_util", "http", "matchit")),
+    ("tokio: scheduling, wake-ups, socket reads and writes", ("tokio", "mio")),
+    ("the service's own code (layers, handler, limits, metrics)", ("import_job_service", "prometheus")),
+]
+neutral = re.compile(r"(core|alloc|std|bytes|http_body|http_body_util|pin_project|futures_\w+|tracing_core|parking_lot|hashbrown|indexmap|slab|smallvec|once_cell)$")
+total, counts = 0, {name: 0 for name, _ in parts + [("other", ())]}
 for line in open(sys.argv[1]):
     stack, _, n = line.rpartition(" ")
     n = int(n)
     total += n
-    for name, needles in parts.items():
-        if any(needle in stack for needle in needles):
-            counts[name] += n
+    frames = stack.split(";")
+    owner = "log-writer" if frames[0].startswith("log-writer") else None
+    for frame in reversed(frames):
+        if owner:
+            break
+        for path in re.findall(r"(?<![\w:])([A-Za-z_]\w*)::(\w*)", frame):
+            if not neutral.match(path[0]):
+                owner = "::".join(path) if path[0] == "import_job_service" else path[0]
+                break
+    name = next((name for name, prefixes in parts if owner and owner.startswith(prefixes)), "other")
+    counts[name] += n
 for name, n in counts.items():
-    print(f"{name:48} {100 * n / max(total, 1):5.1f}% of the service's samples (inclusive)")
+    print(f"{name:60} {100 * n / max(total, 1):5.1f}%")
 PY
 echo "flame graph: $out/flamegraph.svg; folded stacks: $out/folded.txt"
