@@ -57,9 +57,28 @@ impl SpanFields {
         let range = start..self.encoded.len();
         let name = field.name();
         match self.members.iter_mut().find(|(known, _)| *known == name) {
-            Some((_, value)) => *value = range,
+            Some((_, value)) => {
+                *value = range;
+                self.compact();
+            }
             None => self.members.push((name, range)),
         }
+    }
+
+    /// Drops the values replaced fields left behind, once they outweigh the
+    /// live ones: a span recorded again and again stays its own size.
+    fn compact(&mut self) {
+        let live: usize = self.members.iter().map(|(_, value)| value.len()).sum();
+        if self.encoded.len() <= 2 * live + 256 {
+            return;
+        }
+        let mut encoded = Vec::with_capacity(live);
+        for (_, value) in &mut self.members {
+            let start = encoded.len();
+            encoded.extend_from_slice(&self.encoded[value.clone()]);
+            *value = start..encoded.len();
+        }
+        self.encoded = encoded;
     }
 
     /// `"name":value` for each field, comma-separated, then the span's name.
@@ -170,6 +189,9 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        /// What a thread's buffer keeps between lines: the longest line the
+        /// writer takes, and more than any of the service's lines needs.
+        const KEPT_CAPACITY: usize = 16 * 1024;
         thread_local! {
             static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
@@ -181,6 +203,8 @@ where
             let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
             encode(line, event, metadata, &ctx);
             let _ = self.make_writer.make_writer_for(metadata).write_all(line);
+            line.clear();
+            line.shrink_to(KEPT_CAPACITY);
         };
         LINE.with(|line| match line.try_borrow_mut() {
             Ok(mut line) => write(&mut line),
@@ -354,6 +378,25 @@ mod tests {
             ours.contains(r#""span":{"a":10,"b":2,"name":"call"}"#),
             "{ours}"
         );
+    }
+
+    #[test]
+    fn a_span_recorded_many_times_keeps_its_size() {
+        // A span's fields exist where a subscriber enables it.
+        let subscriber = tracing_subscriber::registry().with(JsonLines::new(Lines::default()));
+        let field = tracing::subscriber::with_default(subscriber, || {
+            tracing::info_span!("call", job_id = tracing::field::Empty)
+                .field("job_id")
+                .unwrap()
+        });
+        let mut fields = SpanFields::default();
+        for n in 0..10_000_u32 {
+            fields.put(&field, format!("import-{n}"));
+        }
+        assert!(fields.encoded.len() < 512, "{}", fields.encoded.len());
+        let mut line = Vec::new();
+        fields.write_object(&mut line, "call");
+        assert_eq!(line, br#"{"job_id":"import-9999","name":"call"}"#);
     }
 
     #[test]
